@@ -1,0 +1,1 @@
+"""zoocards: model-zoo cards in, re-verified bilingual pages out."""

@@ -1,0 +1,79 @@
+"""Exact unit conversions between what a card claims and what the site shows.
+
+Every figure is converted with `Decimal` from the text it was written with, so 0.719
+becomes exactly 71.9 (never 71.89999999999999) and the precision of the claim is known.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+SCALE = {"K": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12, "count": Decimal(1)}
+
+# The unit every column of the site is shown in, per metric.
+DISPLAY_UNIT = {
+    "top1": "percent",
+    "top5": "percent",
+    "reference_top1": "percent",
+    "reference_top5": "percent",
+    "flops": "G",  # G MACs
+    "params": "M",
+    "latency": "ms",
+    "fps": "fps",
+    "classes": "count",
+}
+
+
+def as_decimal(raw: str | int | float) -> Decimal:
+    """The exact decimal a card wrote (pass the raw text where there is one)."""
+    return Decimal(str(raw))
+
+
+def half_unit_of_last_digit(raw: str) -> Decimal:
+    """Half a unit of the last written digit: a claim of 6.2 covers 6.15 to 6.25."""
+    value = Decimal(raw)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return Decimal(5) * Decimal(10) ** (exponent - 1)
+
+
+def accuracy_to_percent(value: Decimal, unit: str) -> Decimal:
+    """fraction or percent -> percent."""
+    return value * 100 if unit == "fraction" else value
+
+
+def flops_to_g_macs(value: Decimal, scale: str, convention: str) -> Decimal:
+    """A compute figure at any scale and convention -> G MACs (1 MAC = 2 FLOPs)."""
+    macs = value * SCALE[scale]
+    if convention == "FLOPs":
+        macs = macs / 2
+    return macs / SCALE["G"]
+
+
+def count_to_scale(value: Decimal, scale: str, target: str) -> Decimal:
+    """A count at one scale (K, M, G, count) -> another."""
+    return value * SCALE[scale] / SCALE[target]
+
+
+def latency_to_ms(value: Decimal, unit: str) -> Decimal:
+    """ms or s -> ms."""
+    return value * 1000 if unit == "s" else value
+
+
+def to_display(metric: str, value: Decimal, unit: str, convention: str = "MACs") -> Decimal:
+    """Convert one claimed value of `metric` written in `unit` to the site's display unit."""
+    if metric in ("top1", "top5", "reference_top1", "reference_top5"):
+        return accuracy_to_percent(value, unit)
+    if metric == "flops":
+        return flops_to_g_macs(value, unit, convention)
+    if metric == "params":
+        return count_to_scale(value, unit, "M")
+    if metric == "latency":
+        return latency_to_ms(value, unit)
+    return value
+
+
+def plain(value: Decimal) -> str:
+    """A decimal as plain text with no exponent and no trailing zeros beyond what it needs."""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"
