@@ -1,0 +1,197 @@
+"""What every worker shares: the JSON protocol, builders, export and provenance.
+
+Nothing here imports paddle at module level, so the protocol helpers stay cheap; the
+functions that need paddle import it when called.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# paddle2onnx's default optimiser (polygraphy) pip-installs packages at run time; a
+# measurement must never change the environment it measures.
+os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+
+OPSET = 13
+# Versions that decide what a measurement means; read without importing paddle.
+PACKAGES = ("paddlepaddle", "paddle2onnx", "paddleclas", "onnxruntime", "onnx", "onnxoptimizer", "numpy")
+
+Job = dict[str, Any]
+
+
+def log(message: str) -> None:
+    """Write one progress line to stderr (stdout carries only the result)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed distribution versions, None when a package is absent."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo (platform.processor() is often empty)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask, which containers narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def environment(threads: int | None = None) -> dict[str, Any]:
+    """Provenance of a measurement: machine, OS, package versions, UTC time."""
+    return {
+        "cpu": cpu_model(),
+        "cores": usable_cores(),
+        "threads": threads,
+        "machine": platform.machine(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "date": utc_now(),
+    }
+
+
+def utc_now() -> str:
+    """The current UTC time as 2026-11-23T15:00:00Z."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def add_ppcls_to_path() -> None:
+    """Make `import ppcls` work without `import paddleclas` (whose __init__ needs cv2)."""
+    spec = importlib.util.find_spec("paddleclas")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    location = list(spec.submodule_search_locations)[0]
+    if location not in sys.path:
+        sys.path.insert(0, location)
+
+
+def resolve_builder(spec: str) -> Callable[..., Any]:
+    """`package.module:callable` -> the callable; a user-facing error when it is missing."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise WorkerError(f"builder {spec!r} is not of the form module:callable")
+    if module_name.split(".")[0] == "ppcls":
+        add_ppcls_to_path()
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise WorkerError(f"cannot import {module_name} for builder {spec}: {exc}") from None
+    builder = getattr(module, attribute, None)
+    if not callable(builder):
+        raise WorkerError(f"{module_name} has no callable {attribute} (builder {spec})")
+    return builder  # type: ignore[no-any-return]
+
+
+def build_model(job: Job, weights: str | None = None) -> Any:
+    """Build the job's architecture in eval mode, loading `weights` (.pdparams) if given.
+
+    Builders are called with no arguments: the card's figures describe the zoo's default
+    configuration, and the output width is checked against `num_classes` afterwards.
+    """
+    import paddle
+
+    paddle.seed(int(job.get("seed", 0)))
+    model = resolve_builder(job["builder"])()
+    if weights:
+        state = paddle.load(weights)
+        absent = [name for name in model.state_dict() if name not in state]
+        if absent:
+            raise WorkerError(f"weights {Path(weights).name} lack {len(absent)} tensors of the model, e.g. {absent[0]}")
+        model.set_state_dict(state)
+    model.eval()
+    return model
+
+
+def input_shape(job: Job, batch: int) -> list[int]:
+    """NCHW shape of the job's input at `batch`."""
+    size = int(job["input_size"])
+    return [batch, int(job.get("channels", 3)), size, size]
+
+
+def export_onnx(model: Any, job: Job, workdir: Path) -> Path:
+    """jit.save the model with a dynamic batch, convert it to ONNX, return the file."""
+    import paddle
+    import paddle2onnx
+
+    shape = input_shape(job, 1)
+    prefix = str(workdir / "model")
+    spec = [paddle.static.InputSpec([None, *shape[1:]], "float32", "x")]
+    paddle.jit.save(model, prefix, input_spec=spec)
+    # jit.save writes prefix.json with the PIR program (paddle >= 3) or prefix.pdmodel before it.
+    program = prefix + ".json" if Path(prefix + ".json").exists() else prefix + ".pdmodel"
+    out = workdir / "model.onnx"
+    # onnxoptimizer, never the default polygraphy: that one installs packages at run time.
+    paddle2onnx.export(program, prefix + ".pdiparams", str(out), opset_version=OPSET, optimize_tool="onnxoptimizer")
+    if not out.exists():
+        raise WorkerError("paddle2onnx finished without writing the ONNX file")
+    return out
+
+
+def ort_session(onnx_path: Path, threads: int | None = None, provider: str = "CPUExecutionProvider") -> Any:
+    """An onnxruntime session with quiet logs and a fixed intra-op thread count."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only; warnings flood stderr otherwise
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(onnx_path), sess_options=options, providers=[provider])
+
+
+class WorkerError(Exception):
+    """A failure the worker reports as a one-line reason, not a traceback."""
+
+
+def run(main: Callable[[Job], dict[str, Any]]) -> None:
+    """Read one JSON job from stdin, run `main`, print its JSON result on stdout.
+
+    The real stdout is set aside and fd 1 is pointed at stderr while `main` runs, so that
+    paddle's and paddle2onnx's prints (some from C++) cannot corrupt the result.
+    """
+    result_stream = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        job = json.loads(sys.stdin.read() or "{}")
+        result = main(job)
+    except WorkerError as exc:
+        log(f"error: {exc}")
+        sys.exit(2)
+    except MemoryError:
+        log("error: MemoryError: out of memory")
+        sys.exit(3)
+    except Exception:  # report anything else with its traceback: it is a bug to fix
+        traceback.print_exc()
+        sys.exit(1)
+    result_stream.write(json.dumps(result, sort_keys=True) + "\n")
+    result_stream.flush()
