@@ -126,6 +126,8 @@ class _Builder:
                 first = self.marks[path + (key,)]
                 raise self.fail(key_node, path + (key,), f"duplicate key '{key}' (first written at line {first.line}); keep one")
             out[key] = self.build(value_node, path + (key,))
+            # A value is reported at its key, where a contributor looks for it.
+            self.marks[path + (key,)] = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return out
 
     def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:

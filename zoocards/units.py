@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-SCALE = {"K": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12, "count": Decimal(1)}
+ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
+
+# Powers of ten: conversions shift the decimal point (Decimal.scaleb), so a claim written
+# to three decimals stays three significant decimals after conversion (0.830 -> 83.0).
+EXPONENT = {"count": 0, "K": 3, "M": 6, "G": 9, "T": 12}
 
 # The unit every column of the site is shown in, per metric.
 DISPLAY_UNIT = {
@@ -39,25 +43,23 @@ def half_unit_of_last_digit(raw: str) -> Decimal:
 
 def accuracy_to_percent(value: Decimal, unit: str) -> Decimal:
     """fraction or percent -> percent."""
-    return value * 100 if unit == "fraction" else value
+    return value.scaleb(2) if unit == "fraction" else value
 
 
 def flops_to_g_macs(value: Decimal, scale: str, convention: str) -> Decimal:
     """A compute figure at any scale and convention -> G MACs (1 MAC = 2 FLOPs)."""
-    macs = value * SCALE[scale]
-    if convention == "FLOPs":
-        macs = macs / 2
-    return macs / SCALE["G"]
+    g_macs = value.scaleb(EXPONENT[scale] - EXPONENT["G"])
+    return g_macs / 2 if convention == "FLOPs" else g_macs
 
 
 def count_to_scale(value: Decimal, scale: str, target: str) -> Decimal:
     """A count at one scale (K, M, G, count) -> another."""
-    return value * SCALE[scale] / SCALE[target]
+    return value.scaleb(EXPONENT[scale] - EXPONENT[target])
 
 
 def latency_to_ms(value: Decimal, unit: str) -> Decimal:
     """ms or s -> ms."""
-    return value * 1000 if unit == "s" else value
+    return value.scaleb(3) if unit == "s" else value
 
 
 def to_display(metric: str, value: Decimal, unit: str, convention: str = "MACs") -> Decimal:
@@ -74,6 +76,6 @@ def to_display(metric: str, value: Decimal, unit: str, convention: str = "MACs")
 
 
 def plain(value: Decimal) -> str:
-    """A decimal as plain text with no exponent and no trailing zeros beyond what it needs."""
-    text = format(value.normalize(), "f")
+    """A decimal as plain text, never in exponent notation, keeping its written precision."""
+    text = format(value, "f")
     return text if text != "-0" else "0"

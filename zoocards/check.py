@@ -1,0 +1,288 @@
+"""Stage 2: check cards against the schema, then against the rules a schema cannot say.
+
+Every problem names file:line:column and the key path, says what was expected and
+what was found, and how to fix it. All problems of all cards are collected; the
+caller decides (errors fail, warnings are printed).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+
+from zoocards.errors import Problem
+from zoocards.load import Card, KeyPath, format_path
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "card-v1.schema.json"
+SCHEMA_URL_SUFFIX = "zoocards/schema/card-v1.schema.json"
+
+ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The card schema, parsed once."""
+    with SCHEMA_PATH.open(encoding="utf-8") as handle:
+        return json.load(handle)  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cls(schema())  # type: ignore[no-any-return]
+
+
+def _problem(card: Card, path: KeyPath, message: str, severity: str = "error") -> Problem:
+    mark = card.mark(path)
+    return Problem(card.path, mark.line, mark.column, format_path(path), message, severity)
+
+
+def _subschema(path: KeyPath) -> dict[str, Any]:
+    """The schema node that describes the value at `path` (for suggestions)."""
+    node = schema()
+    for part in path:
+        if isinstance(part, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(part, {})
+    return node
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return repr(shown)
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return json.dumps(value)
+
+
+_TYPE_WORDS = {"object": "a mapping of keys", "array": "a list", "string": "text", "number": "a number",
+               "integer": "a whole number", "null": "null", "boolean": "true or false"}
+
+
+def _type_words(expected: Any) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    return " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+
+
+def _schema_problems(card: Card) -> Iterator[Problem]:
+    errors = sorted(_validator().iter_errors(card.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    for error in errors:
+        path: KeyPath = tuple(error.absolute_path)
+        kind = error.validator
+        if kind == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(allowed)):
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+                yield _problem(card, path + (key,), f"unknown key '{key}'; {hint}")
+        elif kind == "required":
+            missing = [k for k in error.validator_value if k not in error.instance]
+            for key in missing:
+                example = _subschema(path + (key,)).get("examples", [None])[0]
+                how = f" (for example: {key}: {json.dumps(example, ensure_ascii=False)})" if example is not None and not isinstance(example, dict) else ""
+                yield _problem(card, path, f"missing required key '{key}'{how}")
+        elif kind == "type":
+            got = error.instance
+            hint = ""
+            if isinstance(got, str) and error.validator_value in ("number", "integer", ["number", "null"]):
+                try:
+                    float(got)
+                    hint = "; remove the quotes"
+                except ValueError:
+                    hint = "; write the figure as a plain number, or null when there is none"
+            yield _problem(card, path, f"expected {_type_words(error.validator_value)}, got {_show(got)}{hint}")
+        elif kind == "enum":
+            options = [str(o) for o in error.validator_value]
+            close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            yield _problem(card, path, f"{_show(error.instance)} is not one of: {', '.join(options)}{hint}")
+        elif kind == "const":
+            yield _problem(card, path, f"{_show(error.instance)} is not supported; write {json.dumps(error.validator_value)}")
+        elif kind == "pattern":
+            what = _subschema(path).get("description", "") or (error.schema.get("description", ""))
+            yield _problem(card, path, f"{_show(error.instance)} is not in the expected form. {what}".strip())
+        elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}[kind]
+            yield _problem(card, path, f"{_show(error.instance)} is out of range; it must be {word} {error.validator_value}")
+        elif kind in ("minLength", "minItems"):
+            yield _problem(card, path, "is empty; give at least one " + ("character" if kind == "minLength" else "item"))
+        elif kind in ("maxLength", "maxItems"):
+            yield _problem(card, path, f"is too long (at most {error.validator_value} {'characters' if kind == 'maxLength' else 'items'})")
+        else:
+            yield _problem(card, path, error.message)
+
+
+def _decimal(card: Card, path: KeyPath, value: Any) -> Decimal:
+    raw = card.raw_number(path)
+    return Decimal(raw) if raw is not None else Decimal(str(value))
+
+
+def _check_accuracy(card: Card, path: KeyPath, value: Any, unit: str, unit_key: str) -> Iterator[Problem]:
+    number = _decimal(card, path, value)
+    if unit == "fraction" and not Decimal(0) <= number <= Decimal(1):
+        suggestion = "" if number > 100 else f"write {number / 100} or "
+        yield _problem(card, path, f"{number} is not a fraction in [0, 1]; {suggestion}set {unit_key}: percent")
+    elif unit == "percent" and not Decimal(0) <= number <= Decimal(100):
+        yield _problem(card, path, f"{number} is not a percentage in [0, 100]; check the figure against its source")
+    elif unit == "percent" and Decimal(0) < number <= Decimal(1):
+        yield _problem(card, path, f"{number} looks like a fraction but {unit_key} is percent; write {number * 100} or set {unit_key}: fraction", "warning")
+
+
+def _semantic_problems(card: Card) -> Iterator[Problem]:
+    data = card.data
+    if data["id"] != card.path.stem:
+        yield _problem(card, ("id",), f"id '{data['id']}' must equal the file name '{card.path.stem}'; rename the file to {data['id']}.yaml or change the id")
+    models = data["models"]
+    names = [m["name"] for m in models]
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in seen:
+            yield _problem(card, ("models", index, "name"), f"model '{name}' is already defined at models[{seen[name]}]; model names are unique within a card")
+        seen.setdefault(name, index)
+    known = set(names)
+
+    def unknown_model(path: KeyPath, name: str) -> Problem:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"models of this card: {', '.join(names)}"
+        return _problem(card, path, f"'{name}' is not a model of this card; {hint}")
+
+    units = data["units"]
+    for index, model in enumerate(models):
+        metrics = model["metrics"]
+        accuracy_problems = [
+            problem
+            for metric in ACCURACY_METRICS
+            if metrics.get(metric) is not None
+            for problem in _check_accuracy(card, ("models", index, "metrics", metric), metrics[metric], units["accuracy"], "units.accuracy")
+        ]
+        yield from accuracy_problems
+        for metric in ("flops", "params"):
+            value = metrics.get(metric)
+            if value is not None and value <= 0:
+                yield _problem(card, ("models", index, "metrics", metric), f"{value} is not a positive {metric} figure; write the figure, or null when there is none")
+        for top1, top5 in (("top1", "top5"), ("reference_top1", "reference_top5")):
+            if accuracy_problems:
+                break
+            if metrics.get(top1) is not None and metrics.get(top5) is not None and metrics[top5] < metrics[top1]:
+                yield _problem(card, ("models", index, "metrics", top5), f"{top5} {metrics[top5]} is below {top1} {metrics[top1]}; top-5 accuracy can never be lower than top-1 — are the columns swapped?")
+        for ack_index, ack in enumerate(model.get("acknowledged", [])):
+            if metrics.get(ack["metric"]) is None and ack["metric"] != "onnx_export":
+                yield _problem(card, ("models", index, "acknowledged", ack_index, "metric"), f"acknowledges a mismatch of {ack['metric']}, but the model claims no {ack['metric']}; remove the acknowledgement")
+
+    for index, paper in enumerate(data.get("papers", [])):
+        for model_index, name in enumerate(paper.get("models", [])):
+            if name not in known:
+                yield unknown_model(("papers", index, "models", model_index), name)
+
+    benchmark_ids: dict[str, int] = {}
+    for b_index, bench in enumerate(data.get("benchmarks", [])):
+        base: KeyPath = ("benchmarks", b_index)
+        if bench["id"] in benchmark_ids:
+            yield _problem(card, base + ("id",), f"benchmark id '{bench['id']}' is already used by benchmarks[{benchmark_ids[bench['id']]}]; ids are unique within a card")
+        benchmark_ids.setdefault(bench["id"], b_index)
+        columns = bench["columns"]
+        identities = Counter(
+            (c["metric"], c.get("precision"), c.get("batch_size"), c.get("threads"), json.dumps(c.get("label"), sort_keys=True)) for c in columns
+        )
+        for c_index, column in enumerate(columns):
+            identity = (column["metric"], column.get("precision"), column.get("batch_size"), column.get("threads"), json.dumps(column.get("label"), sort_keys=True))
+            if identities[identity] > 1:
+                yield _problem(card, base + ("columns", c_index), "two columns measure the same thing (same metric, precision, batch_size, threads and label); give each its own conditions or a label")
+                identities[identity] = 0
+            yield from _column_unit_problems(card, base + ("columns", c_index), column)
+        rows_seen: dict[tuple[str, Any], int] = {}
+        for r_index, row in enumerate(bench["rows"]):
+            path = base + ("rows", r_index)
+            if row["model"] not in known:
+                yield unknown_model(path + ("model",), row["model"])
+            row_key = (row["model"], row.get("input_size"))
+            if row_key in rows_seen:
+                yield _problem(card, path + ("model",), f"'{row['model']}' already has a row in this benchmark (rows[{rows_seen[row_key]}]); merge the two rows")
+            rows_seen.setdefault(row_key, r_index)
+            values = row["values"]
+            if len(values) != len(columns):
+                yield _problem(card, path + ("values",), f"{len(values)} values for {len(columns)} columns; give one value per column (null for an empty cell)")
+                continue
+            for v_index, (value, column) in enumerate(zip(values, columns)):
+                if value is None:
+                    continue
+                vpath = path + ("values", v_index)
+                if value < 0:
+                    yield _problem(card, vpath, f"{value} is negative; a {column['metric']} figure cannot be")
+                elif column["unit"] in ("fraction", "percent"):
+                    yield from _check_accuracy(card, vpath, value, column["unit"], f"benchmarks[{b_index}].columns[{v_index}].unit")
+            yield from _latency_order(card, path, values, columns)
+
+    for index, download in enumerate(data.get("downloads", [])):
+        if download["model"] not in known:
+            yield unknown_model(("downloads", index, "model"), download["model"])
+
+
+def _column_unit_problems(card: Card, path: KeyPath, column: dict[str, Any]) -> Iterator[Problem]:
+    allowed = {
+        "latency": {"ms", "s"}, "fps": {"fps"}, "top1": {"fraction", "percent"}, "top5": {"fraction", "percent"},
+        "params": {"K", "M", "G"}, "flops": {"K", "M", "G"}, "classes": {"count"},
+    }[column["metric"]]
+    if column["unit"] not in allowed:
+        yield _problem(card, path + ("unit",), f"unit '{column['unit']}' does not fit metric '{column['metric']}'; use one of: {', '.join(sorted(allowed))}")
+
+
+def _latency_order(card: Card, path: KeyPath, values: list[Any], columns: list[dict[str, Any]]) -> Iterator[Problem]:
+    """Warn when latency falls as the batch grows under otherwise equal conditions."""
+    series: dict[tuple[Any, ...], list[tuple[int, int, float]]] = {}
+    for index, (value, column) in enumerate(zip(values, columns)):
+        if column["metric"] == "latency" and value is not None and column.get("batch_size") is not None:
+            key = (column.get("precision"), column.get("threads"), column["unit"])
+            series.setdefault(key, []).append((column["batch_size"], index, value))
+    for points in series.values():
+        points.sort()
+        for (small_batch, _, small), (big_batch, index, big) in zip(points, points[1:]):
+            if big < small:
+                yield _problem(
+                    card, path + ("values", index),
+                    f"latency {big} at batch {big_batch} is below {small} at batch {small_batch}; latency usually grows with batch size — check the column order",
+                    "warning",
+                )
+
+
+def _cross_card_problems(cards: list[Card]) -> Iterator[Problem]:
+    by_slug: dict[str, Card] = {}
+    for card in cards:
+        slug = str(card.data.get("id", card.path.stem)).lower()
+        if slug in by_slug:
+            other = by_slug[slug]
+            yield _problem(card, ("id",), f"id '{slug}' is also used by {other.path.name}; every family needs its own id")
+        by_slug.setdefault(slug, card)
+
+
+def _schema_line_problems(card: Card) -> Iterator[Problem]:
+    first = card.source.lstrip("\ufeff").split("\n", 1)[0]
+    if "yaml-language-server: $schema=" not in first or SCHEMA_URL_SUFFIX not in first:
+        yield Problem(card.path, 1, 1, "(document)", f"the first line should be '# yaml-language-server: $schema=../{SCHEMA_URL_SUFFIX}' so editors complete and check the card", "warning")
+
+
+def check_card(card: Card) -> list[Problem]:
+    """All problems of one card: schema first, semantics only once the schema passes."""
+    problems = list(_schema_problems(card))
+    if not problems:
+        problems.extend(_semantic_problems(card))
+    problems.extend(_schema_line_problems(card))
+    return problems
+
+
+def check_cards(cards: list[Card]) -> list[Problem]:
+    """All problems of all cards, including those between cards."""
+    problems: list[Problem] = []
+    for card in cards:
+        problems.extend(check_card(card))
+    problems.extend(_cross_card_problems(cards))
+    return sorted(problems)
