@@ -1,0 +1,97 @@
+"""mkdocs plugin: generate the family pages inside `mkdocs build` and `mkdocs serve`.
+
+mkdocs-static-i18n runs the whole build once per language, so `on_pre_build` fires
+twice per build: generation is skipped when the inputs' fingerprint has not changed.
+Pages are written only when their content changed, so `serve` settles after one
+rebuild instead of looping.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+
+from zoocards import build, load
+from zoocards.errors import CardError
+
+log = logging.getLogger("mkdocs.plugins.zoocards")
+
+
+class ZoocardsConfig(Config):
+    cards_dir = config_options.Type(str, default="cards")
+    measurements_dir = config_options.Type(str, default="measurements")
+    templates_dir = config_options.Type(str, default="templates")
+    # Above this many families the navigation lists the family index only, so every
+    # page does not carry a nav entry per family (site size would grow quadratically).
+    nav_family_limit = config_options.Type(int, default=60)
+    nav_section = config_options.Type(str, default="models/index.md")
+
+
+class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
+    """Renders cards into site_src/ before mkdocs reads its files."""
+
+    def __init__(self) -> None:
+        self.project: build.Project | None = None
+        self.generated: build.Generated | None = None
+        self.root_site_dir: str | None = None
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        root = Path(config.config_file_path).resolve().parent
+        base = build.Project.at(root)
+        self.project = build.Project(
+            root=root,
+            cards_dir=(root / self.config.cards_dir) if self.config.cards_dir != "cards" else base.cards_dir,
+            measurements_dir=(root / self.config.measurements_dir) if self.config.measurements_dir != "measurements" else base.measurements_dir,
+            templates_dir=root / self.config.templates_dir,
+            docs_dir=Path(config.docs_dir),
+            site_dir=Path(config.site_dir),
+        )
+        self.root_site_dir = config.site_dir
+        self._extend_nav(config)
+        return config
+
+    def _extend_nav(self, config: MkDocsConfig) -> None:
+        """List each family under the section holding the family index, for small zoos."""
+        assert self.project is not None
+        ids = [p.stem for p in load.card_paths(self.project.cards_dir)]
+        if not config.nav or len(ids) > self.config.nav_family_limit:
+            return
+        for item in config.nav:
+            if isinstance(item, dict):
+                for _, children in item.items():
+                    if isinstance(children, list) and self.config.nav_section in children:
+                        position = children.index(self.config.nav_section) + 1
+                        children[position:position] = [f"models/{card_id}.md" for card_id in sorted(ids)]
+                        return
+
+    def on_pre_build(self, config: MkDocsConfig) -> None:
+        assert self.project is not None
+        if self.generated is not None and build.inputs_fingerprint(self.project) == self.generated.fingerprint:
+            return  # the second language's build, or a rebuild caused by our own writes
+        try:
+            self.generated = build.generate(self.project)
+        except CardError as error:
+            raise PluginError("cards have errors:\n" + str(error)) from None
+        for problem in self.generated.warnings:
+            log.info("%s", problem)
+        report = self.generated.report
+        log.info("zoocards: %d pages written, %d unchanged, %d removed", len(report.written), len(report.unchanged), len(report.removed))
+
+    def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
+        assert self.project is not None
+        for path in (self.project.cards_dir, self.project.measurements_dir, self.project.templates_dir):
+            if path.is_dir():
+                server.watch(str(path))
+        return server
+
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        # Runs once per language; the exports belong to the root site only.
+        if self.generated is not None and config.site_dir == self.root_site_dir:
+            build.write_api(Path(config.site_dir), self.generated)

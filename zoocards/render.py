@@ -1,0 +1,357 @@
+"""Stage 5: turn cards, verifications and measurements into Markdown pages, in memory.
+
+Pure: `render_site` returns `{relative path: text}` and touches no file. Card text is
+data, never template source: Jinja autoescaping HTML-escapes every card value, and the
+`prose` and `cell` filters neutralise the Markdown constructs that could carry markup
+(links to non-http targets, attribute lists, table pipes).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, TypedDict
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from zoocards import units
+from zoocards.load import Card, KeyPath, format_path
+
+LANGUAGES = ("zh", "en")
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATUSES = ("verified", "mismatch", "not_run", "failed")
+BADGE_SYMBOL = {"verified": "✓", "mismatch": "✗", "not_run": "○", "failed": "⚠"}
+MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params")
+
+
+class Cell(TypedDict):
+    """One figure of a table: the text shown and the badge beside it."""
+
+    text: str
+    badge: Markup
+
+
+class ModelRow(TypedDict):
+    name: str
+    anchor: str
+    input_size: int
+    cells: dict[str, Cell]
+
+
+class BenchmarkTable(TypedDict):
+    id: str
+    hardware: str
+    runtime: str
+    source: str
+    source_url: str
+    conditions: str
+    headers: list[Markup]
+    rows: list[dict[str, Any]]
+
+
+class FamilyContext(TypedDict):
+    lang: str
+    t: dict[str, Markup]
+    card: dict[str, Any]
+    card_id: str
+    models: list[ModelRow]
+    benchmarks: list[BenchmarkTable]
+    measured_here: dict[str, Any] | None
+    exports: list[dict[str, Any]]
+    downloads: list[dict[str, Any]]
+    summary: dict[str, int]
+    acknowledged: list[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------- escaping
+
+_LINK_TARGET = re.compile(r"\]\(\s*([^)\s]*)")
+_SAFE_TARGET = re.compile(r"^(https?://|#|\.{0,2}/?[A-Za-z0-9_][A-Za-z0-9_./-]*\.md(#[\w.-]*)?$)")
+
+
+def prose(text: str) -> Markup:
+    """Card Markdown made inert: no HTML, no attribute lists, links only to http(s) or pages."""
+    escaped = html.escape(text, quote=False).replace("{", "&#123;").replace("}", "&#125;")
+
+    def neutralise(match: re.Match[str]) -> str:
+        target = match.group(1)
+        return match.group(0) if _SAFE_TARGET.match(target) else "]&#40;" + match.group(0)[2:]
+
+    return Markup(_LINK_TARGET.sub(neutralise, escaped).strip())
+
+
+def cell(text: Any) -> Markup:
+    """Any value made safe for one Markdown table cell (one line, no pipes, no HTML)."""
+    flat = " ".join(str(text).split())
+    escaped = html.escape(flat, quote=True).replace("|", "&#124;").replace("{", "&#123;").replace("}", "&#125;")
+    return Markup(escaped.replace("[", "&#91;").replace("]", "&#93;").replace("*", "&#42;").replace("_", "&#95;").replace("`", "&#96;"))
+
+
+def attr(text: Any) -> Markup:
+    """A value for an HTML attribute."""
+    return Markup(html.escape(" ".join(str(text).split()), quote=True))
+
+
+def anchor(name: str) -> str:
+    """The id of a model's row: stable, lower-case, safe in a URL fragment."""
+    return "model-" + re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+@functools.lru_cache(maxsize=4)
+def _catalogue(templates_dir: Path, lang: str) -> dict[str, str]:
+    with (templates_dir / "i18n" / f"{lang}.yaml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)  # type: ignore[no-any-return]
+
+
+def strings(templates_dir: Path, lang: str) -> dict[str, Markup]:
+    """Interface strings of one language; they are ours, so trusted Markdown."""
+    return {key: Markup(value) for key, value in _catalogue(templates_dir, lang).items()}
+
+
+def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """The one Jinja environment every page is rendered with."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=True,
+        # `{#id}` is how headings get their ids in Markdown, so Jinja comments use {## ##}.
+        comment_start_string="{##",
+        comment_end_string="##}",
+    )
+    env.filters["prose"] = prose
+    env.filters["cell"] = cell
+    env.filters["attr"] = attr
+    env.filters["anchor"] = anchor
+    return env
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
+    raw = card.raw_number(path)
+    number = units.as_decimal(raw if raw is not None else value)
+    return units.plain(units.to_display(metric, number, unit, convention))
+
+
+def badge(verification: dict[str, Any] | None, t: dict[str, Markup]) -> Markup:
+    """The small status mark beside a figure, with the evidence in its tooltip."""
+    if verification is None:
+        return Markup("")
+    status = verification["status"]
+    lang_reason = verification.get("reason_zh") if t["lang_name"] == "中文" else verification.get("reason")
+    parts = [str(t[f"status_{status}"])]
+    if verification.get("measured") is not None:
+        parts.append(f"{t['measured']} {units.plain(Decimal(str(verification['measured'])))} {verification['unit']}")
+    if lang_reason:
+        parts.append(str(lang_reason))
+    if verification.get("acknowledged"):
+        parts.append(f"{t['acknowledged']}: {verification['acknowledged']['zh' if t['lang_name'] == '中文' else 'en']}")
+    title = attr(" · ".join(parts))
+    extra = ""
+    if status == "mismatch" and verification.get("measured") is not None:
+        extra = " " + units.plain(Decimal(str(verification["measured"])))
+    return Markup(f' <span class="zc-badge zc-{status}" title="{title}">{BADGE_SYMBOL[status]}{extra}</span>')
+
+
+def _index_verifications(verifications: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {v["source"]: v for v in verifications}
+
+
+def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Markup]) -> list[ModelRow]:
+    """The metrics table of a family, every figure in the site's display unit."""
+    unit_of = card.data["units"]
+    rows: list[ModelRow] = []
+    for index, model in enumerate(card.data["models"]):
+        cells: dict[str, Cell] = {}
+        for metric in MODEL_METRICS:
+            value = model["metrics"].get(metric)
+            path: KeyPath = ("models", index, "metrics", metric)
+            if value is None:
+                cells[metric] = Cell(text="", badge=Markup(""))
+                continue
+            unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
+            text = _display(card, path, metric, value, unit, unit_of["flops"]["convention"])
+            cells[metric] = Cell(text=text, badge=badge(by_source.get(format_path(path)), t))
+        rows.append(ModelRow(name=model["name"], anchor=anchor(model["name"]), input_size=model["input_size"], cells=cells))
+    return rows
+
+
+def _column_header(column: dict[str, Any], lang: str, t: dict[str, Markup]) -> Markup:
+    label = column.get("label")
+    metric = column["metric"]
+    unit = units.DISPLAY_UNIT.get(metric, column["unit"])
+    base = {"latency": "latency", "fps": "fps", "top1": "top1", "top5": "top5", "params": "params", "flops": "flops", "classes": "classes"}[metric]
+    head = str(t[base])
+    if label:
+        unit_text = {"percent": "%", "ms": "ms", "fps": "FPS", "M": "M", "G": "G MACs", "count": ""}.get(unit, unit)
+        head = str(cell(label[lang])) + (f" ({unit_text})" if unit_text else "")
+    conditions = []
+    if column.get("precision"):
+        conditions.append(column["precision"])
+    if column.get("batch_size") is not None:
+        conditions.append(f"{t['batch']}={column['batch_size']}")
+    if column.get("threads") is not None:
+        conditions.append(f"{t['threads']}={column['threads']}")
+    return Markup(head + ("<br>" + " ".join(str(cell(c)) for c in conditions) if conditions else ""))
+
+
+def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str, t: dict[str, Markup]) -> list[BenchmarkTable]:
+    """Claimed benchmark tables, converted to the site's units, with a badge per figure."""
+    models = {m["name"]: m for m in card.data["models"]}
+    tables: list[BenchmarkTable] = []
+    for b_index, bench in enumerate(card.data.get("benchmarks", [])):
+        headers = [_column_header(c, lang, t) for c in bench["columns"]]
+        rows = []
+        for r_index, row in enumerate(bench["rows"]):
+            cells = []
+            for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
+                path: KeyPath = ("benchmarks", b_index, "rows", r_index, "values", v_index)
+                if value is None:
+                    cells.append(Cell(text="", badge=Markup("")))
+                    continue
+                text = _display(card, path, column["metric"], value, column["unit"])
+                cells.append(Cell(text=text, badge=badge(by_source.get(format_path(path)), t)))
+            size = row.get("input_size", models[row["model"]]["input_size"])
+            rows.append({"model": row["model"], "anchor": anchor(row["model"]), "input_size": size, "cells": cells})
+        runtime = " ".join(x for x in (bench.get("runtime", ""), bench.get("runtime_version", "")) if x)
+        tables.append(BenchmarkTable(
+            id=bench["id"], hardware=bench["hardware"], runtime=runtime, source=bench.get("source", ""),
+            source_url=bench.get("source_url", ""), conditions=bench.get("conditions", {}).get(lang, ""), headers=headers, rows=rows,
+        ))
+    return tables
+
+
+def measured_here(card: Card, records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latency this site measured itself, per model and batch size, or None."""
+    latency = [r for r in records if r["kind"] == "latency" and r["status"] == "ok"]
+    if not latency:
+        return None
+    order = {m["name"]: i for i, m in enumerate(card.data["models"])}
+    latency.sort(key=lambda r: order.get(r["model"], len(order)))
+    batches = sorted({int(b) for r in latency for b in r["result"]["batch_sizes"]})
+    rows = []
+    for record in latency:
+        per_batch = record["result"]["batch_sizes"]
+        cells = []
+        for batch in batches:
+            stats = per_batch.get(str(batch))
+            cells.append("" if stats is None else f"{stats['median_ms']:.2f} ({stats['p90_ms']:.2f})")
+        rows.append({"model": record["model"], "anchor": anchor(record["model"]), "cells": cells, "provider": record["result"].get("provider", "")})
+    first = latency[0]
+    host = first.get("env", {}).get("host", {})
+    versions = first.get("env", {}).get("versions", {})
+    return {
+        "batches": batches,
+        "rows": rows,
+        "host": f"{host.get('cpu', '?')}, {host.get('cores', '?')} cores, {first['result'].get('threads', '?')} threads, {host.get('os', '?')}",
+        "runtime": f"onnxruntime {versions.get('onnxruntime', '?')}",
+        "measured_at": max(r.get("measured_at", "") for r in latency),
+    }
+
+
+def export_rows(card: Card, by_model_metric: dict[tuple[str, str], dict[str, Any]], records: list[dict[str, Any]], t: dict[str, Markup]) -> list[dict[str, Any]]:
+    """Per model: did Paddle -> ONNX conversion work, and how close were the outputs."""
+    results = {r["model"]: r for r in records if r["kind"] == "export"}
+    rows = []
+    for model in card.data["models"]:
+        verification = by_model_metric.get((model["name"], "onnx_export"))
+        if verification is None:
+            continue
+        record = results.get(model["name"])
+        result = record["result"] if record and record["status"] == "ok" else {}
+        rows.append({
+            "model": model["name"],
+            "anchor": anchor(model["name"]),
+            "badge": badge(verification, t),
+            "status": t[f"status_{verification['status']}"],
+            "max_abs": f"{result['max_abs_err']:.2e}" if "max_abs_err" in result else "",
+            "max_rel": f"{result['max_rel_err']:.2e}" if "max_rel_err" in result else "",
+            "opset": result.get("opset", ""),
+        })
+    return rows
+
+
+def summarise(verifications: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How many figures have each status."""
+    counts = Counter(v["status"] for v in verifications)
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def family_context(card: Card, verifications: list[dict[str, Any]], records: list[dict[str, Any]], lang: str, templates_dir: Path) -> FamilyContext:
+    """Everything a family page shows, in one language."""
+    t = strings(templates_dir, lang)
+    mine = [v for v in verifications if v["card"] == card.id]
+    by_source = _index_verifications(mine)
+    by_model_metric = {(v["model"], v["metric"]): v for v in mine if v["metric"] == "onnx_export"}
+    acknowledged = [
+        {"model": m["name"], "metric": a["metric"], "reason": a["reason"][lang]}
+        for m in card.data["models"] for a in m.get("acknowledged", [])
+    ]
+    return FamilyContext(
+        lang=lang, t=t, card=card.data, card_id=card.id,
+        models=model_rows(card, by_source, t),
+        benchmarks=benchmark_tables(card, by_source, lang, t),
+        measured_here=measured_here(card, records),
+        exports=export_rows(card, by_model_metric, records, t),
+        downloads=card.data.get("downloads", []),
+        summary=summarise(mine),
+        acknowledged=acknowledged,
+    )
+
+
+def render_site(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """Every generated page of the site, both languages: `{path under site_src: Markdown}`."""
+    env = environment(templates_dir)
+    pages: dict[str, str] = {}
+    family = env.get_template("family.md.j2")
+    index = env.get_template("families.md.j2")
+    report = env.get_template("verification.md.j2")
+    ordered = sorted(cards, key=lambda c: c.id)
+    for lang in LANGUAGES:
+        t = strings(templates_dir, lang)
+        for card in ordered:
+            context = family_context(card, verifications, records.get(card.id, []), lang, templates_dir)
+            pages[f"models/{card.id}.{lang}.md"] = family.render(**context)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for card in ordered:
+            group = card.data.get("group", {}).get(lang, "")
+            groups.setdefault(group, []).append({
+                "id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]),
+                "summary": summarise(v for v in verifications if v["card"] == card.id),
+            })
+        pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
+        families = [{"id": c.id, "name": c.data["name"][lang]} for c in ordered]
+        pages[f"zoo/verification.{lang}.md"] = report.render(
+            lang=lang, t=t, families=families, rows=verification_rows(cards, verifications, lang), summary=summarise(verifications)
+        )
+    return pages
+
+
+def verification_rows(cards: list[Card], verifications: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The verification report's table: every figure, ordered by card, model and metric."""
+    names = {c.id: c.data["name"][lang] for c in cards}
+    rows = []
+    for v in sorted(verifications, key=lambda v: (v["card"], v["model"], v["metric"], v["source"])):
+        conditions = " ".join(str(x) for x in (v.get("hardware"), v.get("precision"), f"bs={v['batch_size']}" if v.get("batch_size") else None) if x)
+        rows.append({
+            **v,
+            "family": names.get(v["card"], v["card"]),
+            "conditions": conditions,
+            "claimed_text": v.get("claimed_raw") or "",
+            "measured_text": "" if v.get("measured") is None else units.plain(Decimal(str(v["measured"]))),
+            "reason_text": (v.get("reason_zh") if lang == "zh" else v.get("reason")) or "",
+        })
+    return rows
