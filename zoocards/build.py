@@ -94,6 +94,7 @@ def generate(project: Project) -> Generated:
     seconds["compare"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    render.forget_templates()
     pages = render.render_site(cards, verifications, records, project.templates_dir)
     seconds["render"] = time.perf_counter() - started
 

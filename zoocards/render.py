@@ -106,7 +106,7 @@ def anchor(name: str) -> str:
 # --------------------------------------------------------------------------- catalogue
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _catalogue(templates_dir: Path, lang: str) -> dict[str, str]:
     with (templates_dir / "i18n" / f"{lang}.yaml").open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)  # type: ignore[no-any-return]
@@ -117,8 +117,9 @@ def strings(templates_dir: Path, lang: str) -> dict[str, Markup]:
     return {key: Markup(value) for key, value in _catalogue(templates_dir, lang).items()}
 
 
+@functools.lru_cache(maxsize=4)
 def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
-    """The one Jinja environment every page is rendered with."""
+    """The one Jinja environment every page is rendered with (templates compile once)."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         undefined=StrictUndefined,
@@ -312,31 +313,55 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
     )
 
 
-def render_site(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
-    """Every generated page of the site, both languages: `{path under site_src: Markdown}`."""
+def render_family(card: Card, verifications: list[dict[str, Any]], records: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """The pages of one family, both languages; depends on that card alone."""
+    template = environment(templates_dir).get_template("family.md.j2")
+    return {
+        f"models/{card.id}.{lang}.md": template.render(**family_context(card, verifications, records, lang, templates_dir))
+        for lang in LANGUAGES
+    }
+
+
+def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """The pages about the whole zoo (family index, verification report), both languages."""
     env = environment(templates_dir)
-    pages: dict[str, str] = {}
-    family = env.get_template("family.md.j2")
     index = env.get_template("families.md.j2")
     report = env.get_template("verification.md.j2")
     ordered = sorted(cards, key=lambda c: c.id)
+    by_card: dict[str, list[dict[str, Any]]] = {}
+    for verification in verifications:
+        by_card.setdefault(verification["card"], []).append(verification)
+    pages: dict[str, str] = {}
     for lang in LANGUAGES:
         t = strings(templates_dir, lang)
-        for card in ordered:
-            context = family_context(card, verifications, records.get(card.id, []), lang, templates_dir)
-            pages[f"models/{card.id}.{lang}.md"] = family.render(**context)
         groups: dict[str, list[dict[str, Any]]] = {}
         for card in ordered:
             group = card.data.get("group", {}).get(lang, "")
             groups.setdefault(group, []).append({
                 "id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]),
-                "summary": summarise(v for v in verifications if v["card"] == card.id),
+                "summary": summarise(by_card.get(card.id, [])),
             })
         pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
         families = [{"id": c.id, "name": c.data["name"][lang]} for c in ordered]
         pages[f"zoo/verification.{lang}.md"] = report.render(
             lang=lang, t=t, families=families, rows=verification_rows(cards, verifications, lang), summary=summarise(verifications)
         )
+    return pages
+
+
+def forget_templates() -> None:
+    """Drop compiled templates and strings, so edits show up under `mkdocs serve`."""
+    _catalogue.cache_clear()
+    environment.cache_clear()
+
+
+def render_site(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """Every generated page of the site, both languages: `{path under site_src: Markdown}`."""
+    pages: dict[str, str] = {}
+    for card in cards:
+        mine = [v for v in verifications if v["card"] == card.id]
+        pages.update(render_family(card, mine, records.get(card.id, []), templates_dir))
+    pages.update(render_zoo(cards, verifications, templates_dir))
     return pages
 
 
