@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 ZC := $(VENV)/bin/zoocards
 PYTEST_ARGS ?=
 
-.PHONY: cards test test-fast serve check verify verify-all render new-card browser env lint clean
+.PHONY: cards test test-fast serve check verify verify-all render new-card browser env lint clean golden
 
 cards: env  ## check the cards, re-run what is stale, build site/
 	$(ZC) check
@@ -59,3 +59,6 @@ browser:  ## Debian's Chromium and a CJK font, for the browser tests and screens
 
 clean:
 	rm -rf site .site.new .site.old site_src/models site_src/zoo
+
+golden: env  ## refresh tests/golden/ after an intended change to templates or rendering
+	$(PY) scripts/update_golden.py

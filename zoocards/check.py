@@ -70,7 +70,7 @@ _TYPE_WORDS = {"object": "a mapping of keys", "array": "a list", "string": "text
 
 def _type_words(expected: Any) -> str:
     names = expected if isinstance(expected, list) else [expected]
-    return " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
 
 
 def _schema_problems(card: Card) -> Iterator[Problem]:

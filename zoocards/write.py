@@ -66,19 +66,19 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
                 report.unchanged.append(relative)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            staged.append((Path(tmp), target))
-        for tmp, target in staged:  # everything is on disk: swap in
-            os.replace(tmp, target)
+            staged.append((Path(aside), target))
+        for staged_path, target in staged:  # everything is on disk: swap in
+            os.replace(staged_path, target)
             report.written.append(str(target.relative_to(root)))
         staged = []
     finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        for staged_path, _ in staged:
+            staged_path.unlink(missing_ok=True)
     wanted = {root / p for p in pages}
     for directory in generated_dirs:
         base = root / directory
