@@ -28,6 +28,11 @@ KeyPath = tuple[str | int, ...]
 MAX_CARD_BYTES = 1_000_000
 MAX_DEPTH = 12
 MAX_NODES = 200_000
+# The composer recurses once per nesting level (in C it overflows the stack and the
+# process dies with SIGSEGV), so nesting is bounded on the event stream before composing.
+# Two levels of slack let the builder's own check, which names the key path, fire first.
+MAX_SCAN_DEPTH = MAX_DEPTH + 2
+MAX_NUMBER_DIGITS = 100
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 _FLOAT = re.compile(r"^[-+]?([0-9][0-9_]*)?\.?[0-9]*([eE][-+]?[0-9]+)?$")
@@ -140,6 +145,8 @@ class _Builder:
             return _BOOL[text]
         if text in _SPECIAL_FLOATS or text.lower() in {"nan", "inf", "-inf", "+inf", "infinity"}:
             raise self.fail(node, path, f"{text} is not a finite number; write the figure, or null when the source has none")
+        if len(text) > MAX_NUMBER_DIGITS and (_INT.match(text) or _FLOAT.match(text)):
+            raise self.fail(node, path, f"{text[:20]}... ({len(text)} characters) is too large to be a figure")
         if _INT.match(text):
             self.raw[path] = text.replace("_", "")
             return int(text.replace("_", ""))
@@ -152,7 +159,53 @@ class _Builder:
         return text
 
 
-def _compose(text: str) -> yaml.Node | None:
+@dataclass
+class _Frame:
+    path: KeyPath
+    mapping: bool
+    index: int = 0
+    key: str | None = None  # the pending key of a mapping, None while a key is expected
+
+
+def _scan(text: str, card_path: Path) -> None:
+    """Refuse nesting and sizes the composer cannot handle, reading events only (no recursion)."""
+    loader = _Loader(text)
+    frames: list[_Frame] = []
+    nodes = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return
+            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                frames.pop()
+                continue
+            if not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
+                continue
+            path: KeyPath = ()
+            if frames:
+                frame = frames[-1]
+                path = frame.path
+                if not frame.mapping:
+                    path, frame.index = frame.path + (frame.index,), frame.index + 1
+                elif frame.key is None:  # this node is a key
+                    frame.key = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+                else:
+                    path, frame.key = frame.path + (frame.key,), None
+            nodes += 1
+            where = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if nodes > MAX_NODES:
+                raise CardError([Problem(card_path, *where, format_path(path), f"the card has more than {MAX_NODES} values; split the family into several cards")])
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(frames) >= MAX_SCAN_DEPTH:
+                    raise CardError([Problem(card_path, *where, format_path(path), f"nesting deeper than {MAX_DEPTH} levels; no card field is nested that deep")])
+                frames.append(_Frame(path, isinstance(event, yaml.MappingStartEvent)))
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str, card_path: Path) -> yaml.Node | None:
+    _scan(text, card_path)
     loader = _Loader(text)
     try:
         return loader.get_single_node()
@@ -165,7 +218,7 @@ def load_text(text: str, path: Path) -> Card:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        node = _compose(text)
+        node = _compose(text, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -174,6 +227,14 @@ def load_text(text: str, path: Path) -> Card:
         bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
         hint = " (YAML indents with spaces, never tabs)" if "\t" in bad_line else ""
         raise CardError([Problem(path, line, column, "(document)", f"YAML syntax error: {reason}{hint}")]) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        raise CardError([Problem(path, line, column, "(document)", f"character U+{exc.character:04X} is not allowed in YAML (control characters and non-characters are not); delete it")]) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate, which no UTF-8 file can hold
+        before = text[: exc.start]
+        line, column = before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1
+        raise CardError([Problem(path, line, column, "(document)", f"character U+{ord(text[exc.start]):04X} is not valid Unicode (a lone surrogate); save the card as UTF-8")]) from None
     except yaml.YAMLError as exc:
         raise CardError([Problem(path, 1, 1, "(document)", f"YAML error: {exc}")]) from None
     if node is None:
