@@ -36,6 +36,8 @@ MAX_NUMBER_DIGITS = 100
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 _FLOAT = re.compile(r"^[-+]?([0-9][0-9_]*)?\.?[0-9]*([eE][-+]?[0-9]+)?$")
+# YAML 1.1 (PyYAML) reads an unquoted 1e9 as text; a contributor means the number.
+_EXPONENT = re.compile(r"^[-+]?[0-9][0-9_]*(\.[0-9_]*)?[eE][-+]?[0-9]+$")
 _SPECIAL_FLOATS = {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf"}
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -137,7 +139,7 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
         text = node.value
-        if node.style or node.tag == "tag:yaml.org,2002:str":  # quoted, block or !!str: a string
+        if node.style or (node.tag == "tag:yaml.org,2002:str" and not _EXPONENT.match(text)):  # quoted, block or !!str: a string
             return text
         if text in _NULL:
             return None
