@@ -1,7 +1,7 @@
 """Train the accuracy demo: DigitsNet on scikit-learn's bundled digits, upsampled to 32x32.
 
-Writes `demo/digits/DigitsNet.pdparams`, the held-out images as PNG files and
-`demo/digits/val_list.txt`, then prints the held-out top-1/top-5 measured exactly as the
+Writes `demo/digits-demo/DigitsNet.pdparams`, the held-out images as PNG files and
+`demo/digits-demo/val_list.txt`, then prints the held-out top-1/top-5 measured exactly as the
 accuracy worker measures them (same preprocessing). Deterministic: fixed seed and split.
 
     .venv/bin/python scripts/train_digits_demo.py [--out demo/digits] [--epochs 30]
@@ -36,7 +36,7 @@ def digit_images() -> tuple[list, list[int]]:
 def main(argv: list[str] | None = None) -> int:
     """Train, save weights and the held-out split, print held-out accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "demo" / "digits", help="output folder (default demo/digits)")
+    parser.add_argument("--out", type=Path, default=REPO / "demo" / "digits-demo", help="output folder (default demo/digits-demo)")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     args = parser.parse_args(argv)
 

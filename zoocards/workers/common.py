@@ -13,6 +13,8 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -65,16 +67,47 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def environment(threads: int | None = None) -> dict[str, Any]:
-    """Provenance of a measurement: machine, OS, package versions, UTC time."""
+def memory_gb() -> float | None:
+    """Total RAM in GB from /proc/meminfo, None where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def gpu_names() -> list[str]:
+    """NVIDIA GPUs nvidia-smi reports, [] without a driver (no paddle import needed)."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def host_info() -> dict[str, Any]:
+    """The hardware a latency figure depends on; no host name (it says nothing about speed)."""
     return {
         "cpu": cpu_model(),
         "cores": usable_cores(),
-        "threads": threads,
         "machine": platform.machine(),
         "os": f"{platform.system()} {platform.release()}",
+        "memory_gb": memory_gb(),
+        "gpus": gpu_names(),
+    }
+
+
+def environment(threads: int | None = None) -> dict[str, Any]:
+    """Provenance of a measurement: machine, OS, package versions, UTC time."""
+    return {
+        "host": host_info(),
+        "threads": threads,
         "python": platform.python_version(),
-        "packages": package_versions(),
+        "versions": package_versions(),
         "date": utc_now(),
     }
 
@@ -117,11 +150,15 @@ def build_model(job: Job, weights: str | None = None) -> Any:
     Builders are called with no arguments: the card's figures describe the zoo's default
     configuration, and the output width is checked against `num_classes` afterwards.
     """
-    import paddle
+    builder = resolve_builder(job["builder"])
+    if "paddle" in sys.modules:  # a builder that never imported paddle has nothing to seed
+        import paddle
 
-    paddle.seed(int(job.get("seed", 0)))
-    model = resolve_builder(job["builder"])()
+        paddle.seed(int(job.get("seed", 0)))
+    model = builder()
     if weights:
+        import paddle
+
         state = paddle.load(weights)
         absent = [name for name in model.state_dict() if name not in state]
         if absent:

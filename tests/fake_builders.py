@@ -1,0 +1,54 @@
+"""Builders for measurement tests: tiny networks, and ones that crash, hang or hog memory.
+
+paddle is imported only inside the tiny-network builders, so the failing builders fail
+within a second instead of after paddle's seven-second import.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+
+def TinyNet(width: int = 8) -> Any:
+    """Conv(3->width, 3x3, pad 1) -> global average pool -> Linear(width->10); counts known by hand."""
+    import paddle
+    from paddle import nn
+
+    class Tiny(nn.Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2D(3, width, 3, padding=1)
+            self.pool = nn.AdaptiveAvgPool2D(1)
+            self.fc = nn.Linear(width, 10)
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(paddle.flatten(self.pool(self.conv(x)), 1))
+
+    return Tiny()
+
+
+def TinyWide() -> Any:
+    """A second tiny size, so a card can hold several cheap models."""
+    return TinyNet(width=16)
+
+
+def Crash() -> Any:
+    """A builder whose module imports fine but whose call fails, as a broken upstream model would."""
+    raise RuntimeError("simulated crash while building")
+
+
+def Hang() -> Any:
+    """A builder that never returns; leaves its pid where the test can check it was killed."""
+    pid_file = os.environ.get("ZOOCARDS_TEST_PID_FILE")
+    if pid_file:
+        with open(pid_file, "w", encoding="utf-8") as handle:
+            handle.write(str(os.getpid()))
+    while True:
+        time.sleep(1)
+
+
+def Hog() -> Any:
+    """A builder that asks for far more memory than the limit allows."""
+    return bytearray(64 * 1024**3)
