@@ -9,8 +9,8 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from zoocards import build
-from zoocards.errors import CardError, ZoocardsError
+from zoocards import build, check, load
+from zoocards.errors import CardError, Problem, ZoocardsError
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -23,14 +23,103 @@ def _project(args: argparse.Namespace) -> build.Project:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Load and check every card; print every problem; exit 1 on any error."""
+    """Load and check every card (or only the FILES given); print every problem; exit 1 on any error."""
     project = _project(args)
-    cards, warnings = build.load_and_check(project.cards_dir)
+    if getattr(args, "files", None):
+        cards, warnings = _check_files([Path(f) for f in args.files])
+    else:
+        cards, warnings = build.load_and_check(project.cards_dir)
     for problem in warnings:
         print(problem, file=sys.stderr)
     models = sum(len(c.data["models"]) for c in cards)
     print(f"{len(cards)} cards, {models} models: no errors" + (f", {len(warnings)} warnings" if warnings else ""))
     return 0
+
+
+def _check_files(paths: list[Path]) -> tuple[list[load.Card], list[Problem]]:
+    """Load and check the given card files (as pre-commit passes them); raise CardError on any error."""
+    cards: list[load.Card] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.suffix != ".yaml":
+            raise ZoocardsError(f"{path}: not a card (cards are .yaml files)")
+        try:
+            cards.append(load.load_file(path))
+        except CardError as error:
+            problems.extend(error.problems)
+    problems.extend(check.check_cards(cards))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise CardError(errors)
+    return cards, [p for p in problems if p.severity != "error"]
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Turn an existing family page (zh, en, or a pair) into a card, and report what could not be mapped."""
+    from zoocards import importer
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise ZoocardsError(f"{output} already exists; pass --force to replace it")
+    result = importer.import_files(Path(args.page), Path(args.en) if args.en else None, output.stem)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(result.text, encoding="utf-8")
+    for note in result.notes:
+        print(note)
+    print(f"{output}: {result.landed}/{result.figures} figures imported, {result.unmapped} listed above as not imported; review the card, then run `zoocards check`")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write a commented card that passes `zoocards check` as written."""
+    from zoocards import scaffold
+
+    path = scaffold.new_card(args.name, _project(args).cards_dir)
+    print(f"{path}: written; fill it in, then run `zoocards check`")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print the figures and statuses that changed since git revision BASE."""
+    from zoocards import diff
+
+    found = diff.diff(_project(args), args.base)
+    sys.stdout.write(diff.format_changes(found, args.base, args.format))
+    return 0
+
+
+def cmd_merge_shards(args: argparse.Namespace) -> int:
+    """Fold the measurements of CI shard runs into measurements/."""
+    from zoocards import measure
+
+    dirs = [Path(d) for d in args.dirs]
+    missing = [str(d) for d in dirs if not d.is_dir()]
+    if missing:
+        raise ZoocardsError(f"not a directory: {', '.join(missing)}; pass the measurement directories of the shard runs")
+    written = measure.merge_shards(dirs, _project(args).measurements_dir)
+    print(f"{len(written)} measurement files merged from {len(dirs)} shards")
+    return 0
+
+
+def cmd_linkcheck(args: argparse.Namespace) -> int:
+    """Check the links of the built site: relative links and anchors always, external ones with --external."""
+    from zoocards import linkcheck
+
+    site = Path(args.site) if args.site else _project(args).site_dir
+    checked, broken = linkcheck.check_internal(site)
+    for item in broken:
+        print(item)
+    print(f"{checked} internal links checked, {len(broken)} broken")
+    failed = bool(broken)
+    if args.external:
+        urls = linkcheck.external_links(site)
+        results = linkcheck.check_external(sorted(urls), timeout=args.timeout, workers=args.workers)
+        bad = {u: r for u, r in results.items() if r[0] != "ok"}
+        for url, (status, detail) in sorted(results.items()):
+            print(f"{status:11} {url} {detail}" + (f" (on {urls[url][0]})" if status != "ok" else ""))
+        print(f"{len(results)} external links checked, {len(bad)} not reachable")
+        failed = failed or bool(bad)
+    return 1 if failed else 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -85,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="check every card against the schema and the semantic rules")
     p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="check only these card files (as pre-commit passes them)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("render", help="generate the Markdown pages into site_src/")
@@ -107,6 +197,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=int, help="memory one measurement may use before it is killed")
     p.add_argument("--jobs", type=int, default=2, help="measurements run side by side (latency always runs alone)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("import", help="turn an existing family page (zh, en, or both) into a card")
+    p.add_argument("page", metavar="PAGE.md", help="the page (Chinese, or English when there is no Chinese one)")
+    p.add_argument("--en", metavar="PAGE_en.md", help="the English twin of PAGE")
+    p.add_argument("-o", "--output", required=True, metavar="cards/NAME.yaml", help="the card to write; its file name is the card id")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT when it exists")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("new", help="write a commented card cards/NAME.yaml that passes the checks")
+    p.add_argument("name", metavar="NAME", help="the card id: lower-case letters, digits and '-'")
+    p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("diff", help="figures and statuses changed since a git revision")
+    p.add_argument("base", metavar="BASE", help="git revision to compare with, e.g. origin/main")
+    p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
+    p.add_argument("--format", choices=("markdown", "text"), default="markdown", help="markdown (a job summary) or text")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("merge-shards", help="merge the measurements of CI shard runs into measurements/")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="measurement directories of the shards")
+    p.set_defaults(func=cmd_merge_shards)
+
+    p = sub.add_parser("linkcheck", help="check the links of the built site")
+    p.add_argument("--site", help="built site directory (default: ROOT/site)")
+    p.add_argument("--external", action="store_true", help="also request every http(s) link (network)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per external request")
+    p.add_argument("--workers", type=int, default=8, help="external requests in flight at once")
+    p.set_defaults(func=cmd_linkcheck)
     return top
 
 
