@@ -634,11 +634,12 @@ class _Importer:
 
 def _same_table(a: Benchmark, b: Benchmark) -> bool:
     strip = lambda bench: [{k: v for k, v in c.items() if k not in ("_index", "label")} for c in bench.columns]  # noqa: E731
-    if a.hardware != b.hardware or strip(a) != strip(b) or set(a.rows) != set(b.rows):
+    # b is a's twin when it holds no figure a lacks (the English page often lists fewer models).
+    if a.hardware != b.hardware or strip(a) != strip(b) or not set(b.rows) <= set(a.rows):
         return False
-    for model, row in a.rows.items():
-        left = [row["values"].get(c["_index"]) for c in a.columns]
-        right = [b.rows[model]["values"].get(c["_index"]) for c in b.columns]
+    for model, row in b.rows.items():
+        left = [a.rows[model]["values"].get(c["_index"]) for c in a.columns]
+        right = [row["values"].get(c["_index"]) for c in b.columns]
         if [Decimal(x) if x else None for x in left] != [Decimal(x) if x else None for x in right]:
             return False
     return True
@@ -721,7 +722,7 @@ def render_card(importer: _Importer, card_id: str, pages: list[Page], single: bo
     both = (zh or en, en or zh)
     out = [SCHEMA_LINE, "# Imported by `zoocards import` from " + ", ".join(p.name for p in pages) + "; review every field, then delete these comments."]
     if single:
-        out.append(f"# Only one language was imported: name and summary hold the same {pages[0].lang} text in zh and en; translate the other one.")
+        out.append(f"# One language only ({pages[0].lang}): name, summary and notes hold the same text in zh and en; translate them.")
     out += ["schema_version: 1", f"id: {card_id}", "name:"]
     for lang, page in zip(("zh", "en"), both):
         assert page is not None
@@ -747,7 +748,7 @@ def render_card(importer: _Importer, card_id: str, pages: list[Page], single: bo
     weights = {p.lang: _weights_note(p) for p in pages if _weights_note(p)}
     if weights:
         first = next(iter(weights.values()))
-        out.append("weights:")
+        out.append("weights:" + ("  # one language only: the same text in both" if len(weights) == 1 else ""))
         for lang in ("zh", "en"):
             out.append(f"  {lang}: {_yaml_string(weights.get(lang, first))}")
     accuracy = importer.units.get("accuracy", "fraction")
@@ -839,7 +840,7 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
             importer.notes.append(Note(pages[0].name, model["line"], f"{name}: no `def {name}(` in the installed paddleclas; builder omitted (its figures will be 'not re-run')"))
     single = len({p.lang for p in pages}) == 1
     if single:
-        importer.notes.append(Note(pages[0].name, 1, f"only a {pages[0].lang} page: name and summary repeat the same text in both languages; translate them"))
+        importer.notes.append(Note(pages[0].name, 1, f"one language only ({pages[0].lang}): name, summary and notes repeat the same text in zh and en; translate them"))
     text = render_card(importer, card_id, pages, single)
     problems = [p for p in check.check_card(load.load_text(text, Path(f"{card_id}.yaml"))) if p.severity == "error"]
     if problems:

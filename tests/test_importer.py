@@ -1,0 +1,220 @@
+"""The importer: real-world page noise in, a card that checks clean out, and no figure dropped silently."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import ROOT, shared_or_skip
+from zoocards import check, cli, importer, render
+from zoocards.errors import ZoocardsError
+from zoocards.load import Card, load_text
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+BUILDERS = {"TinyNet_S": "ppcls.arch.backbone.model_zoo.tinynet:TinyNet_S"}
+
+
+def _import(*names: str, card_id: str = "tinynet") -> importer.ImportResult:
+    langs = {"tinynet.md": "zh", "tinynet_en.md": "en", "comparison.md": "en"}
+    return importer.import_pages([((FIXTURES / n).read_text(encoding="utf-8"), n, langs[n]) for n in names], card_id, BUILDERS)
+
+
+def _card(result: importer.ImportResult, card_id: str = "tinynet") -> Card:
+    return load_text(result.text, Path(f"{card_id}.yaml"))
+
+
+def _model(card: Card, name: str) -> tuple[int, dict]:
+    return next((i, m) for i, m in enumerate(card.data["models"]) if m["name"] == name)
+
+
+def test_the_card_passes_the_checks_and_starts_with_the_schema_line() -> None:
+    result = _import("tinynet.md", "tinynet_en.md")
+    assert result.text.splitlines()[0] == "# yaml-language-server: $schema=../zoocards/schema/card-v1.schema.json"
+    assert check.check_card(_card(result)) == []
+
+
+def test_numbers_are_written_exactly_as_the_page_wrote_them() -> None:
+    card = _card(_import("tinynet.md"))
+    index, _ = _model(card, "TinyNet_S")
+    written = {metric: card.raw_number(("models", index, "metrics", metric)) for metric in ("top1", "reference_top1", "flops", "params")}
+    assert written == {"top1": "0.5720", "reference_top1": "0.570", "flops": "1.370", "params": "3.100"}
+    assert "values: [1.06447, 1.44993]" in _import("tinynet.md").text
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        # fractions, FLOPs<br>(G), Params<br>(M)
+        ("tinynet.md", {"accuracy": "fraction", "flops": {"scale": "G", "convention": "MACs"}, "params": "M"}),
+        # 'Top-1 Acc(\%)' says percent; 'FLOPs(M)' says M
+        ("comparison.md", {"accuracy": "percent", "flops": {"scale": "M", "convention": "MACs"}, "params": "M"}),
+    ],
+)
+def test_units_come_from_headers_and_values(page: str, expected: dict) -> None:
+    assert _card(_import(page, card_id="x"), "x").data["units"] == expected
+
+
+def test_benchmarks_read_hardware_precision_batch_and_runtime_from_headers_titles_and_footnotes() -> None:
+    benchmarks = _card(_import("tinynet.md")).data["benchmarks"]
+    summary = [(b["id"], b["hardware"], b["hardware_kind"], b.get("runtime"), b.get("runtime_version"),
+                [(c["precision"], c["batch_size"]) for c in b["columns"]]) for b in benchmarks]
+    assert summary == [
+        ("v100-tensorrt", "NVIDIA V100", "gpu", "TensorRT", "8.0.3.4", [("FP32", 1), ("FP32", 4)]),
+        ("t4-tensorrt", "NVIDIA T4", "gpu", "TensorRT", None, [("FP16", 1), ("FP32", 1)]),
+    ]
+    assert benchmarks[0]["rows"][1] == {"model": "TinyNet_M", "values": [1.20, None]}  # '-' is an empty cell
+
+
+def test_sizes_names_and_links_are_read() -> None:
+    card = _card(_import("tinynet.md"))
+    assert [(m["name"], m["input_size"], m.get("builder")) for m in card.data["models"]] == [
+        ("TinyNet_S", 224, "ppcls.arch.backbone.model_zoo.tinynet:TinyNet_S"),
+        ("TinyNet_M", 256, None),
+        ("TinyNet_L_wide", 288, None),  # 'TinyNet_L<br>_wide' is one name
+    ]
+    assert card.data["training_config"] == "ppcls/configs/ImageNet/TinyNet/"
+    assert card.data["papers"] == [{"title": "TinyNet 系列", "url": "https://arxiv.org/abs/0000.00001"}]
+    # The Paddle Serving link is a standard deployment route (covered by the site's pages), not code.
+    assert card.data["code"] == [{"label": "example/tinynet", "url": "https://github.com/example/tinynet"}]
+
+
+def test_every_figure_lands_in_the_card_or_in_the_report() -> None:
+    result = _import("tinynet.md", "tinynet_en.md")
+    messages = [str(n) for n in result.notes]
+    assert (result.figures, result.landed) == (48, 45)
+    assert "tinynet.md:23: not imported: TinyNet_S: Storage Size(M) = 12.5 — unknown column" in messages
+    assert "tinynet.md:25: not imported: TinyNet_L_wide: Storage Size(M) = 40.0 — unknown column" in messages
+    assert "tinynet.md:25: not imported: TinyNet_L_wide: (no header) = 7 — a cell beyond the last header" in messages
+    assert "tinynet.md:24: TinyNet_M: 7 cells for 8 columns; cells were matched to headers by position" in messages
+    assert "tinynet.md:21: unknown column 'Storage Size(M)': its figures are listed below; the card format has no field for it" in messages
+
+
+def test_an_english_table_equal_to_the_chinese_one_is_merged_not_repeated() -> None:
+    card = _card(_import("tinynet.md", "tinynet_en.md"))
+    v100 = card.data["benchmarks"][0]
+    assert [b["id"] for b in card.data["benchmarks"]] == ["v100-tensorrt", "t4-tensorrt"]
+    assert v100["conditions"] == {"zh": "精度类型为 FP32，推理过程使用 TensorRT-8.0.3.4。", "en": "TensorRT-8.0.3.4 was used."}
+    assert card.data["name"] == {"zh": "TinyNet 系列", "en": "TinyNet series"}
+
+
+def test_one_language_is_flagged_in_the_card_and_the_report() -> None:
+    result = _import("tinynet.md")
+    card = _card(result)
+    assert card.data["summary"]["zh"] == card.data["summary"]["en"]
+    assert "# One language only (zh): name, summary and notes hold the same text in zh and en; translate them." in result.text
+    assert "tinynet.md:1: one language only (zh): name, summary and notes repeat the same text in zh and en; translate them" in [str(n) for n in result.notes]
+
+
+def test_a_page_scraped_with_viewer_artefacts_imports_like_the_clean_page() -> None:
+    clean = (FIXTURES / "tinynet.md").read_text(encoding="utf-8")
+    # What a web file viewer leaves: a size header, then '|' and '||' after every line.
+    scraped = "42 lines\n1.9 KiB\nMarkdown\n" + "".join(f"{line}\n|\n||\n" for line in clean.split("\n"))
+    a = importer.import_pages([(clean, "p.md", "zh")], "tinynet", BUILDERS)
+    b = importer.import_pages([(scraped, "p.md", "zh")], "tinynet", BUILDERS)
+    assert a.text == b.text
+    assert (a.figures, a.landed) == (b.figures, b.landed)
+
+
+def test_comparison_ablation_and_other_task_tables_are_reported_not_imported() -> None:
+    result = _import("comparison.md", card_id="litenet")
+    assert [m["name"] for m in _card(result, "litenet").data["models"]] == ["LiteNet_x0_5", "LiteNet_x1_0"]
+    messages = [str(n) for n in result.notes]
+    assert "comparison.md:9: not imported: table 'SE Location | Top-1 Acc(\\%) | Latency(ms)' (4 figures) has no model names in its first column (an ablation or comparison of settings)" in messages
+    assert "comparison.md:25: not imported: OtherNet_A: Params(M) = 2.0, FLOPs(M) = 99, Top-1 Acc(\\%) = 65.03, Top-5 Acc(\\%) = 85.72 — a model of another family in a comparison table; it belongs on its own card" in messages
+    assert "comparison.md:30: not imported: table 'Backbone | mAP(%) | Latency(ms)' (4 figures) reports another task (detection/segmentation)" in messages
+    assert (result.figures, result.landed) == (24, 12)  # 4 + 4 + 4 reported, the bold LiteNet row matches its first figures
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("MobileNetV3_large_<br>x1_25", "MobileNetV3_large_x1_25"),
+        ("<b>PPHGNet_tiny<b>", "PPHGNet_tiny"),
+        ("Swin_base<sup>[1]</sup>", "Swin_base"),
+        ("1100000000000", None),  # an ablation setting, not a model
+        ("Models", None),  # a repeated header
+    ],
+)
+def test_model_names_lose_markup(cell: str, expected: str | None) -> None:
+    assert importer.model_name(cell) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "metric", "unit", "precision", "batch", "threads"),
+    [
+        ("Latency(ms)<br>FP16<br>bs=1", "bench", "latency", "ms", "FP16", 1, None),
+        ("SD855 time(ms)<br/>bs=1, thread=4", "bench", "latency", "ms", None, 1, 4),
+        ("FP32<br>Batch Size=8<br>(ms)", "bench", "latency", "ms", "FP32", 8, None),
+        ("FLOPs<br>(G)", "metric", "flops", "G", None, None, None),
+        ("FLOPs(M)", "metric", "flops", "M", None, None, None),
+        ("Params<br/>(M)", "metric", "params", "M", None, None, None),
+        ("Top-1 Acc(\\%)", "metric", "top1", "percent", None, None, None),
+        ("Reference<br>top5", "metric", "reference_top5", "", None, None, None),  # unit from the values
+        ("Storage Size(M)", "unknown", "", "", None, None, None),
+    ],
+)
+def test_columns_are_classified_from_their_headers(header: str, kind: str, metric: str, unit: str, precision: str | None, batch: int | None, threads: int | None) -> None:
+    column = importer.classify(header, 1)
+    assert (column.kind, column.metric, column.unit, column.precision, column.batch_size, column.threads) == (kind, metric, unit, precision, batch, threads)
+
+
+def test_builders_are_guessed_only_from_real_definitions(tmp_path: Path) -> None:
+    backbone = tmp_path / "paddleclas" / "ppcls" / "arch" / "backbone"
+    (backbone / "model_zoo").mkdir(parents=True)
+    (backbone / "model_zoo" / "tinynet.py").write_text("def TinyNet_S(pretrained=False):\n    pass\n\n    def TinyNet_inner():\n        pass\n", encoding="utf-8")
+    index = importer.builder_index.__wrapped__(backbone)
+    assert index == {"TinyNet_S": "ppcls.arch.backbone.model_zoo.tinynet:TinyNet_S"}
+
+
+def test_a_bad_card_id_is_refused() -> None:
+    with pytest.raises(ZoocardsError, match="'Tiny_Net' is not a card id"):
+        importer.import_pages([("# x\n", "x.md", "en")], "Tiny_Net", {})
+
+
+def test_cli_writes_the_card_and_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cards" / "tinynet.yaml"
+    args = ["import", str(FIXTURES / "tinynet.md"), "--en", str(FIXTURES / "tinynet_en.md"), "-o", str(out)]
+    assert cli.main(args) == 0
+    assert f"{out}: 45/48 figures imported, 3 listed above as not imported" in capsys.readouterr().out
+    assert cli.main(["check", str(out)]) == 0
+    assert cli.main(args) == 1
+    assert f"zoocards: {out} already exists; pass --force to replace it" in capsys.readouterr().err
+
+
+def _roundtrip_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("import_roundtrip", ROOT / "scripts" / "import_roundtrip.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["import_roundtrip"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_round_trip_of_the_fixtures_keeps_every_figure_it_does_not_report(tmp_path: Path) -> None:
+    script = _roundtrip_script()
+    result = script.roundtrip([(FIXTURES / "tinynet.md", "zh"), (FIXTURES / "tinynet_en.md", "en")], "tinynet")
+    assert result.unreported == []
+    assert (result.found, result.total) == (43, 48)  # lost: 2 storage sizes, the 7 past the header, 2 resize sizes
+
+
+def test_round_trip_of_the_corpus_and_seeds_reports_everything_it_loses() -> None:
+    shared = shared_or_skip()
+    script = _roundtrip_script()
+    results = [script.roundtrip(sources, card_id) for sources, card_id in script.pages(shared)]
+    assert [r.unreported for r in results if r.unreported] == []
+    seeds = [r for r in results if "/seeds/" in r.name]
+    assert seeds and all(r.found == r.total for r in seeds), [(r.name, r.lost) for r in seeds if r.lost]
+
+
+def test_every_seed_imports_into_a_card_that_renders() -> None:
+    shared = shared_or_skip()
+    for seed in sorted((shared / "seeds").glob("*.txt")):
+        result = importer.import_files(seed, None, "seed")
+        pages = render.render_family(load_text(result.text, Path("seed.yaml")), [], [])
+        assert set(pages) == {"models/seed.zh.md", "models/seed.en.md"}
+        assert re.search(r"^# yaml-language-server", result.text)
