@@ -147,6 +147,11 @@ def _display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, conv
     return units.plain(units.to_display(metric, number, unit, convention))
 
 
+def display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
+    """A claimed figure as the family pages show it; zoo-wide pages and exports reuse it so figures match."""
+    return _display(card, path, metric, value, unit, convention)
+
+
 def badge(verification: dict[str, Any] | None, t: dict[str, Markup]) -> Markup:
     """The small status mark beside a figure, with the evidence in its tooltip."""
     if verification is None:
@@ -315,11 +320,15 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
 
 def render_family(card: Card, verifications: list[dict[str, Any]], records: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
     """The pages of one family, both languages; depends on that card alone."""
+    from zoocards import views, zoo  # they build on this module's conversions, so import late
+
     template = environment(templates_dir).get_template("family.md.j2")
-    return {
-        f"models/{card.id}.{lang}.md": template.render(**family_context(card, verifications, records, lang, templates_dir))
-        for lang in LANGUAGES
-    }
+    entries = zoo.card_entries(card, verifications, records)
+    pages = {}
+    for lang in LANGUAGES:
+        context = family_context(card, verifications, records, lang, templates_dir)
+        pages[f"models/{card.id}.{lang}.md"] = template.render(**context, plots=views.family_plots(entries, lang, context["t"]))
+    return pages
 
 
 def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
@@ -362,6 +371,9 @@ def render_site(cards: list[Card], verifications: list[dict[str, Any]], records:
         mine = [v for v in verifications if v["card"] == card.id]
         pages.update(render_family(card, mine, records.get(card.id, []), templates_dir))
     pages.update(render_zoo(cards, verifications, templates_dir))
+    from zoocards import views  # builds on this module, so import late
+
+    pages.update(views.render_views(cards, verifications, records, templates_dir))
     return pages
 
 

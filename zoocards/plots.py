@@ -1,0 +1,179 @@
+"""Accuracy-versus-cost scatter plots as inline SVG text, with the Pareto front marked.
+
+Why static SVG and not Vega-Lite: the site must work offline, so an interactive chart would
+mean shipping vega, vega-lite and vega-embed (~800 kB of JavaScript) with the site, and the
+chart would appear only after that JavaScript ran. A chart here is a few dozen points, so
+what interaction buys (hover, zoom) is covered by a `<title>` tooltip on each point. And the
+build budget (a 1000-family zoo rendered in seconds) allows about a millisecond per chart:
+plain string formatting takes a fraction of that, a matplotlib or vl-convert call 50-500x more.
+
+Pure: `scatter(...)` takes points and returns one `<svg>` element as text; every label and
+tooltip is HTML-escaped. Nothing here knows about cards or languages.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+# Colour-blind-safe categorical palette (Okabe-Ito, without yellow, which is unreadable on white).
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9", "#e69f00", "#000000")
+CHAR_WIDTH = 0.6  # average glyph width of the label font, in font sizes (Latin model names)
+# Above this many points only the Pareto front is labelled: the rest would overlap anyway.
+LABEL_ALL_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Point:
+    """One model: cost on x, accuracy on y."""
+
+    x: float
+    y: float
+    label: str
+    series: str = ""
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Size:
+    """The drawing area and its margins, in SVG user units (CSS pixels at 100%)."""
+
+    width: int = 520
+    height: int = 340
+    left: int = 52
+    right: int = 16
+    top: int = 14
+    bottom: int = 44
+    font: int = 11
+
+
+def pareto_front(points: Sequence[Point]) -> list[Point]:
+    """Points no other point beats on both axes (lower x and higher y), by increasing x."""
+    front: list[Point] = []
+    best = -math.inf
+    for point in sorted(points, key=lambda p: (p.x, -p.y)):
+        if point.y > best:
+            front.append(point)
+            best = point.y
+    return front
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values for a log axis: 1-2-5 steps when the range spans few decades, decades otherwise."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1, 2, 5) if last - first <= 3 else (1,)
+    ticks = [step * 10.0**exponent for exponent in range(first, last + 1) for step in steps]
+    inside = [t for t in ticks if low <= t * (1 + 1e-9) and t <= high * (1 + 1e-9)]
+    return inside if len(inside) >= 2 else [low, high]
+
+
+def linear_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high], about `count` of them."""
+    raw = (high - low) / max(count, 1)
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = start
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def number(value: float) -> str:
+    """A tick label: short, no exponent, no trailing zeros."""
+    text = f"{value:.4g}"
+    if "e" in text:
+        text = f"{value:f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _domain(values: list[float], log: bool) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if log:
+        # A 10% margin in log space each side, and a decade at least, so one point is not on the frame.
+        low, high = low / 1.25, high * 1.25
+        if high / low < 10:
+            middle = math.sqrt(low * high)
+            low, high = middle / math.sqrt(10), middle * math.sqrt(10)
+        return low, high
+    span = high - low or max(abs(high) * 0.1, 1.0)
+    return low - span * 0.08, high + span * 0.08
+
+
+def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", log_x: bool = True, size: Size = Size()) -> str:
+    """One scatter plot as an `<svg>` element on a single line (safe as a Markdown raw HTML block)."""
+    usable = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y) and (p.x > 0 or not log_x)]
+    if not usable:
+        return ""
+    x_low, x_high = _domain([p.x for p in usable], log_x)
+    y_low, y_high = _domain([p.y for p in usable], False)
+    plot_w, plot_h = size.width - size.left - size.right, size.height - size.top - size.bottom
+    if log_x:
+        log_low, log_span = math.log10(x_low), math.log10(x_high) - math.log10(x_low)
+
+        def sx(x: float) -> float:
+            return size.left + (math.log10(x) - log_low) / log_span * plot_w
+    else:
+
+        def sx(x: float) -> float:
+            return size.left + (x - x_low) / (x_high - x_low) * plot_w
+
+    def sy(y: float) -> float:
+        return size.top + (y_high - y) / (y_high - y_low) * plot_h
+
+    esc = html.escape
+    bottom, right = size.top + plot_h, size.left + plot_w
+    out = [
+        f'<svg class="zc-plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size.width} {size.height}" role="img" aria-label="{esc(caption or y_title + " / " + x_title)}" font-size="{size.font}">',
+        f'<rect x="{size.left}" y="{size.top}" width="{plot_w}" height="{plot_h}" class="zc-plot-frame"/>',
+    ]
+    for tick in log_ticks(x_low, x_high) if log_x else linear_ticks(x_low, x_high):
+        x = sx(tick)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{size.top}" y2="{bottom}" class="zc-plot-grid"/><text x="{x:.1f}" y="{bottom + size.font + 3}" text-anchor="middle" class="zc-plot-tick">{number(tick)}</text>')
+    for tick in linear_ticks(y_low, y_high):
+        y = sy(tick)
+        out.append(f'<line x1="{size.left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" class="zc-plot-grid"/><text x="{size.left - 4}" y="{y + size.font / 3:.1f}" text-anchor="end" class="zc-plot-tick">{number(tick)}</text>')
+    out.append(f'<text x="{size.left + plot_w / 2:.1f}" y="{size.height - 6}" text-anchor="middle" class="zc-plot-title">{esc(x_title)}</text>')
+    out.append(f'<text transform="translate({size.font + 2},{size.top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" class="zc-plot-title">{esc(y_title)}</text>')
+
+    front = pareto_front(usable)
+    on_front = set(map(id, front))
+    if len(front) > 1:
+        path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in front)
+        out.append(f'<polyline points="{path}" class="zc-plot-front"><title>{esc(front_label)}</title></polyline>')
+    series = sorted({p.series for p in usable})
+    colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
+    for point in usable:
+        tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
+        radius, klass = (4.5, "zc-plot-point zc-plot-on-front") if id(point) in on_front else (3.5, "zc-plot-point")
+        out.append(f'<circle cx="{sx(point.x):.1f}" cy="{sy(point.y):.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
+
+    # Labels: the front first, then the rest while they fit; a label that would overlap one
+    # already placed is left out (its point keeps its tooltip).
+    placed: list[tuple[float, float, float, float]] = []
+    label_font = size.font - 1
+    candidates = front + ([p for p in usable if id(p) not in on_front] if len(usable) <= LABEL_ALL_LIMIT else [])
+    for point in candidates:
+        width = len(point.label) * label_font * CHAR_WIDTH
+        x, y = sx(point.x), sy(point.y)
+        anchor, left = ("start", x + 6) if x + 6 + width <= right else ("end", x - 6 - width)
+        top = y - 4 - label_font
+        box = (left, top, left + width, top + label_font + 2)
+        if top < size.top or any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            continue
+        placed.append(box)
+        text_x = left if anchor == "start" else left + width
+        out.append(f'<text x="{text_x:.1f}" y="{y - 5:.1f}" text-anchor="{anchor}" font-size="{label_font}" class="zc-plot-label">{esc(point.label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def legend(series: Sequence[str], front_label: str) -> str:
+    """An HTML legend for the series colours `scatter` uses (series sorted as there)."""
+    items = [f'<span class="zc-plot-key"><span class="zc-plot-swatch" style="background:{PALETTE[i % len(PALETTE)]}"></span>{html.escape(name)}</span>' for i, name in enumerate(sorted(series))]
+    items.append(f'<span class="zc-plot-key"><span class="zc-plot-swatch zc-plot-swatch-front"></span>{html.escape(front_label)}</span>')
+    return f'<div class="zc-plot-legend">{"".join(items)}</div>'

@@ -1,0 +1,144 @@
+"""The zoo as one table: every model of every card with every figure in the site's display unit.
+
+Pure, like render: cards, verification records and measurement records in, `Entry` rows out.
+The leaderboard, the plots and the exports all read these rows, so a figure shows the same
+text everywhere (conversion goes through `render.display`, the function the family pages use).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable, TypedDict
+
+from zoocards import render, units
+from zoocards.load import Card, KeyPath, format_path
+
+MODEL_METRICS = render.MODEL_METRICS
+# The latency every leaderboard column shows: one image at a time.
+LEADERBOARD_BATCH = 1
+HERE = "here"  # the `hardware` of a latency this site measured itself
+
+
+class Figure(TypedDict):
+    """One figure of one model, converted, with where it was claimed and its verdict."""
+
+    key: str
+    metric: str
+    value: Decimal
+    text: str
+    unit: str
+    hardware: str | None
+    precision: str | None
+    batch_size: int | None
+    threads: int | None
+    source: str
+    verification: dict[str, Any] | None
+
+
+class Entry(TypedDict):
+    """One model of the zoo."""
+
+    card: str
+    family: dict[str, str]
+    group: dict[str, str]
+    task: str
+    dataset: str
+    model: str
+    anchor: str
+    input_size: int
+    figures: dict[str, Figure]
+
+
+class LatencyColumn(TypedDict):
+    """A leaderboard latency column: one (hardware, precision, threads) at batch size 1."""
+
+    key: str
+    hardware: str
+    precision: str | None
+    threads: int | None
+
+
+def figure_key(metric: str, hardware: str | None = None, precision: str | None = None, batch_size: int | None = None, threads: int | None = None) -> str:
+    """The zoo-wide name of a figure: `top1`, or `latency[NVIDIA T4, FP16, bs=1]`."""
+    if hardware is None:
+        return metric
+    parts = [hardware] + [x for x in (precision, None if batch_size is None else f"bs={batch_size}", None if threads is None else f"threads={threads}") if x]
+    return f"{metric}[{', '.join(parts)}]"
+
+
+def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: list[dict[str, Any]]) -> list[Entry]:
+    """The rows of one card; a benchmark figure claimed twice for a model keeps the first."""
+    data = card.data
+    by_source = {v["source"]: v for v in verifications if v["card"] == card.id}
+    unit_of = data["units"]
+    entries: dict[str, Entry] = {}
+    for index, model in enumerate(data["models"]):
+        figures: dict[str, Figure] = {}
+        for metric in MODEL_METRICS:
+            value = model["metrics"].get(metric)
+            if value is None:
+                continue
+            path: KeyPath = ("models", index, "metrics", metric)
+            unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
+            text = render.display(card, path, metric, value, unit, unit_of["flops"]["convention"])
+            figures[metric] = _figure(metric, text, None, None, None, None, path, by_source)
+        entries[model["name"]] = Entry(
+            card=card.id, family=data["name"], group=data.get("group", {"zh": "", "en": ""}), task=data["task"],
+            dataset=data["dataset"], model=model["name"], anchor=render.anchor(model["name"]),
+            input_size=int(model["input_size"]), figures=figures,
+        )
+    for b_index, bench in enumerate(data.get("benchmarks", [])):
+        for r_index, row in enumerate(bench["rows"]):
+            entry = entries.get(row["model"])
+            if entry is None:
+                continue
+            for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
+                if value is None:
+                    continue
+                path = ("benchmarks", b_index, "rows", r_index, "values", v_index)
+                text = render.display(card, path, column["metric"], value, column["unit"])
+                figure = _figure(column["metric"], text, bench["hardware"], column.get("precision"), column.get("batch_size"), column.get("threads"), path, by_source)
+                entry["figures"].setdefault(figure["key"], figure)
+    for record in records:
+        entry = entries.get(record["model"])
+        stats = (record["result"] or {}).get("batch_sizes", {}).get(str(LEADERBOARD_BATCH)) if record["status"] == "ok" else None
+        if record["kind"] != "latency" or entry is None or stats is None:
+            continue
+        # Two decimals, as the family page's "measured here" table shows it.
+        key = figure_key("latency", HERE, "FP32", LEADERBOARD_BATCH)
+        entry["figures"][key] = Figure(
+            key=key, metric="latency", value=Decimal(f"{stats['median_ms']:.2f}"), text=f"{stats['median_ms']:.2f}", unit="ms",
+            hardware=HERE, precision="FP32", batch_size=LEADERBOARD_BATCH, threads=None, source=f"measurements/{card.id}.json", verification=None,
+        )
+    return list(entries.values())
+
+
+def _figure(metric: str, text: str, hardware: str | None, precision: str | None, batch_size: int | None, threads: int | None, path: KeyPath, by_source: dict[str, dict[str, Any]]) -> Figure:
+    source = format_path(path)
+    return Figure(
+        key=figure_key(metric, hardware, precision, batch_size, threads), metric=metric, value=units.as_decimal(text), text=text,
+        unit=units.DISPLAY_UNIT.get(metric, ""), hardware=hardware, precision=precision, batch_size=batch_size, threads=threads,
+        source=source, verification=by_source.get(source),
+    )
+
+
+def zoo_entries(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]]) -> list[Entry]:
+    """Every model of every card, cards in id order, models in card order."""
+    by_card: dict[str, list[dict[str, Any]]] = {}
+    for verification in verifications:
+        by_card.setdefault(verification["card"], []).append(verification)
+    out: list[Entry] = []
+    for card in sorted(cards, key=lambda c: c.id):
+        out.extend(card_entries(card, by_card.get(card.id, []), records.get(card.id, [])))
+    return out
+
+
+def latency_columns(entries: Iterable[Entry]) -> list[LatencyColumn]:
+    """The batch-1 latency columns present, claimed hardware by name, this site's CPU last."""
+    seen: dict[str, LatencyColumn] = {}
+    for entry in entries:
+        for figure in entry["figures"].values():
+            if figure["metric"] == "latency" and figure["batch_size"] == LEADERBOARD_BATCH and figure["key"] not in seen:
+                assert figure["hardware"] is not None
+                seen[figure["key"]] = LatencyColumn(key=figure["key"], hardware=figure["hardware"], precision=figure["precision"], threads=figure["threads"])
+    return sorted(seen.values(), key=lambda c: (c["hardware"] == HERE, c["hardware"], c["precision"] or "", c["threads"] or 0))
