@@ -29,7 +29,7 @@ def digit_images() -> tuple[list, list[int]]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    images = [Image.fromarray((d * 255 / 16).round().astype(np.uint8), mode="L").resize((SIZE, SIZE), Image.BILINEAR) for d in digits.images]
+    images = [Image.fromarray((d * 255 / 16).round().astype(np.uint8), mode="L").resize((SIZE, SIZE), Image.Resampling.BILINEAR) for d in digits.images]
     return images, [int(t) for t in digits.target]
 
 

@@ -217,7 +217,9 @@ def _claims(card: Card) -> list[tuple[str, _Claim]]:
                     continue
                 path = ("benchmarks", b_index, "rows", r_index, "values", v_index)
                 claim = _claim(card, path, value, column["metric"], column["unit"], "MACs")  # benchmark flops columns are MACs
-                claim.update(hardware=bench["hardware"], hardware_kind=bench["hardware_kind"], precision=column.get("precision"), batch_size=column.get("batch_size"), threads=column.get("threads"), input_size=row.get("input_size"))
+                claim["hardware"], claim["hardware_kind"] = bench["hardware"], bench["hardware_kind"]
+                claim["precision"], claim["batch_size"], claim["threads"] = column.get("precision"), column.get("batch_size"), column.get("threads")
+                claim["input_size"] = row.get("input_size")
                 out.append((row["model"], claim))
     return out
 

@@ -49,17 +49,17 @@ def preprocess(path: Path, input_size: int, settings: dict[str, Any]) -> Any:
     import numpy as np
     from PIL import Image
 
-    with Image.open(path) as image:
-        image = image.convert("L" if settings["channels"] == 1 else "RGB")
-        width, height = image.size
-        scale = settings["resize_short"] / min(width, height)
-        size = (round(width * scale), round(height * scale))
-        if size != image.size:
-            image = image.resize(size, Image.BILINEAR)
-        left, top = (size[0] - input_size) // 2, (size[1] - input_size) // 2
-        if left < 0 or top < 0:
-            raise WorkerError(f"{path.name}: {size[0]}x{size[1]} after resizing is smaller than the {input_size} crop")
-        array = np.asarray(image.crop((left, top, left + input_size, top + input_size)), dtype="float32") / 255.0
+    with Image.open(path) as opened:
+        image = opened.convert("L" if settings["channels"] == 1 else "RGB")
+    width, height = image.size
+    scale = settings["resize_short"] / min(width, height)
+    size = (round(width * scale), round(height * scale))
+    if size != image.size:
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    left, top = (size[0] - input_size) // 2, (size[1] - input_size) // 2
+    if left < 0 or top < 0:
+        raise WorkerError(f"{path.name}: {size[0]}x{size[1]} after resizing is smaller than the {input_size} crop")
+    array = np.asarray(image.crop((left, top, left + input_size, top + input_size)), dtype="float32") / 255.0
     if array.ndim == 2:
         array = array[:, :, None]
     mean = np.asarray(settings["mean"], dtype="float32")

@@ -73,6 +73,7 @@ def count(model: Any, shape: list[int]) -> dict[str, Any]:
     """Parameters and MACs of `model` on one input of `shape` (batch 1)."""
     import paddle
 
+    model.eval()  # BatchNorm in training mode would also update its running statistics
     running = _bn_running_stats(model)
     parameters = model.parameters()
     params = sum(int(p.numel()) for p in parameters if id(p) not in running)
@@ -106,7 +107,7 @@ def count(model: Any, shape: list[int]) -> dict[str, Any]:
         matmul_macs += int(out.numel()) * int(x.shape[-1])
         return out
 
-    paddle.matmul, paddle.bmm = counted_matmul, counted_bmm
+    paddle.matmul, paddle.bmm = counted_matmul, counted_bmm  # type: ignore[assignment]
     try:
         with paddle.no_grad():
             output = model(paddle.zeros(shape, dtype="float32"))
