@@ -73,6 +73,8 @@ class FamilyContext(TypedDict):
 
 _LINK_TARGET = re.compile(r"\]\(\s*([^)\s]*)")
 _SAFE_TARGET = re.compile(r"^(https?://|#|\.{0,2}/?[A-Za-z0-9_][A-Za-z0-9_./-]*\.md(#[\w.-]*)?$)")
+# `[r]: javascript:...` on a line of its own would give `[text][r]` any target: none are allowed.
+_REFERENCE_DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]*)\]:", re.MULTILINE)
 
 
 def prose(text: str) -> Markup:
@@ -83,6 +85,7 @@ def prose(text: str) -> Markup:
         target = match.group(1)
         return match.group(0) if _SAFE_TARGET.match(target) else "]&#40;" + match.group(0)[2:]
 
+    escaped = _REFERENCE_DEFINITION.sub(r"\1&#91;\2&#93;:", escaped)
     return Markup(_LINK_TARGET.sub(neutralise, escaped).strip())
 
 
