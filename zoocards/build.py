@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoocards import check, compare, load, measure, render, write
+from zoocards import check, compare, exports, load, measure, render, write
 from zoocards.errors import CardError, Problem, ZoocardsError
 
 
@@ -51,6 +51,7 @@ class Generated:
     report: write.WriteReport
     fingerprint: str
     seconds: dict[str, float] = field(default_factory=dict)
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def load_and_check(cards_dir: Path) -> tuple[list[load.Card], list[Problem]]:
@@ -101,7 +102,7 @@ def generate(project: Project) -> Generated:
     started = time.perf_counter()
     report = write.write_pages(project.docs_dir, pages)
     seconds["write"] = time.perf_counter() - started
-    return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds)
+    return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds, records)
 
 
 def write_api(site_dir: Path, generated: Generated) -> None:
@@ -110,6 +111,7 @@ def write_api(site_dir: Path, generated: Generated) -> None:
     api.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(generated.verifications, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     write.atomic_write_bytes(api / "verification.json", payload.encode("utf-8"))
+    exports.write_exports(api, generated.cards, generated.verifications, generated.records)
 
 
 def build_site(project: Project, *, strict: bool = True) -> float:

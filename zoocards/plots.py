@@ -41,12 +41,12 @@ class Size:
     """The drawing area and its margins, in SVG user units (CSS pixels at 100%)."""
 
     width: int = 520
-    height: int = 340
-    left: int = 52
+    height: int = 360
+    left: int = 54
     right: int = 16
-    top: int = 14
-    bottom: int = 44
-    font: int = 11
+    top: int = 16
+    bottom: int = 46
+    font: int = 12
 
 
 def pareto_front(points: Sequence[Point]) -> list[Point]:
@@ -104,8 +104,11 @@ def _domain(values: list[float], log: bool) -> tuple[float, float]:
     return low - span * 0.08, high + span * 0.08
 
 
-def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", log_x: bool = True, size: Size = Size()) -> str:
-    """One scatter plot as an `<svg>` element on a single line (safe as a Markdown raw HTML block)."""
+def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size()) -> str:
+    """One scatter plot as an `<svg>` element on a single line (safe as a Markdown raw HTML block).
+
+    `series` fixes the colour order, so a family keeps its colour in every chart of a page.
+    """
     usable = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y) and (p.x > 0 or not log_x)]
     if not usable:
         return ""
@@ -145,35 +148,39 @@ def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label:
     if len(front) > 1:
         path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in front)
         out.append(f'<polyline points="{path}" class="zc-plot-front"><title>{esc(front_label)}</title></polyline>')
-    series = sorted({p.series for p in usable})
-    colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
+    colour = colours(list(series) + sorted({p.series for p in usable} - set(series)))
     for point in usable:
         tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
-        radius, klass = (4.5, "zc-plot-point zc-plot-on-front") if id(point) in on_front else (3.5, "zc-plot-point")
+        radius, klass = (5, "zc-plot-point zc-plot-on-front") if id(point) in on_front else (4, "zc-plot-point")
         out.append(f'<circle cx="{sx(point.x):.1f}" cy="{sy(point.y):.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
 
-    # Labels: the front first, then the rest while they fit; a label that would overlap one
-    # already placed is left out (its point keeps its tooltip).
-    placed: list[tuple[float, float, float, float]] = []
+    # Labels: the front first, then the rest while they fit. Each tries four spots around its
+    # point; one that would cover a point or a label already placed is left out (its point
+    # keeps its tooltip).
     label_font = size.font - 1
+    placed = [(sx(p.x) - 5, sy(p.y) - 5, sx(p.x) + 5, sy(p.y) + 5) for p in usable]
     candidates = front + ([p for p in usable if id(p) not in on_front] if len(usable) <= LABEL_ALL_LIMIT else [])
     for point in candidates:
         width = len(point.label) * label_font * CHAR_WIDTH
         x, y = sx(point.x), sy(point.y)
-        anchor, left = ("start", x + 6) if x + 6 + width <= right else ("end", x - 6 - width)
-        top = y - 4 - label_font
-        box = (left, top, left + width, top + label_font + 2)
-        if top < size.top or any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
-            continue
-        placed.append(box)
-        text_x = left if anchor == "start" else left + width
-        out.append(f'<text x="{text_x:.1f}" y="{y - 5:.1f}" text-anchor="{anchor}" font-size="{label_font}" class="zc-plot-label">{esc(point.label)}</text>')
+        for left, baseline in ((x + 6, y - 5), (x + 6, y + label_font + 3), (x - 6 - width, y - 5), (x - 6 - width, y + label_font + 3)):
+            box = (left, baseline - label_font, left + width, baseline + 2)
+            inside = size.left <= box[0] and box[2] <= right and size.top <= box[1] and box[3] <= bottom
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                placed.append(box)
+                out.append(f'<text x="{left:.1f}" y="{baseline:.1f}" font-size="{label_font}" class="zc-plot-label">{esc(point.label)}</text>')
+                break
     out.append("</svg>")
     return "".join(out)
 
 
+def colours(series: Sequence[str]) -> dict[str, str]:
+    """The colour of each series, in palette order."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
+
+
 def legend(series: Sequence[str], front_label: str) -> str:
-    """An HTML legend for the series colours `scatter` uses (series sorted as there)."""
-    items = [f'<span class="zc-plot-key"><span class="zc-plot-swatch" style="background:{PALETTE[i % len(PALETTE)]}"></span>{html.escape(name)}</span>' for i, name in enumerate(sorted(series))]
+    """An HTML legend for the colours `scatter` gives `series` (pass the same sequence)."""
+    items = [f'<span class="zc-plot-key"><span class="zc-plot-swatch" style="background:{colour}"></span>{html.escape(name)}</span>' for name, colour in colours(series).items() if name]
     items.append(f'<span class="zc-plot-key"><span class="zc-plot-swatch zc-plot-swatch-front"></span>{html.escape(front_label)}</span>')
     return f'<div class="zc-plot-legend">{"".join(items)}</div>'

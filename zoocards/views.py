@@ -90,6 +90,7 @@ def _points(entries: list[zoo.Entry], x_key: str, series_of: dict[str, str], uni
 
 
 def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str]) -> list[Chart]:
+    series = sorted(set(series_of.values()))
     """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
     axes = [("flops", str(t["flops"]), "G MACs"), ("params", str(t["params"]), "M")]
     axes += [(c["key"], f"{t['latency']} · {latency_header(c, t)}, {t['batch']}=1", "ms") for c in zoo.latency_columns(entries)]
@@ -99,7 +100,7 @@ def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plot
         if len(points) < 2:
             continue
         caption = f"{t['top1']} — {x_title}"
-        svg = plots.scatter(points, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, size=size)
+        svg = plots.scatter(points, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size)
         out.append(Chart(caption=caption, svg=Markup(svg)))
     return out
 
