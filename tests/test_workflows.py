@@ -57,3 +57,18 @@ def test_the_hook_entry_checks_the_files_it_is_given(tmp_path: Path) -> None:
     bad = subprocess.run([*entry, "cards/mini.yaml", "cards/broken.yaml"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.splitlines()[0] == "cards/broken.yaml:20:7: models[0].metrics.top1: 76.20 is not a fraction in [0, 1]; write 0.762 or set units.accuracy: percent"
+
+
+def test_merge_shards_keeps_the_newest_record_of_each_shard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from zoocards import cli, measure
+
+    def record(model: str, when: str) -> dict[str, object]:
+        return {"model": model, "kind": "count", "status": "ok", "result": {"params": 1}, "measured_at": when}
+
+    measure.save_records(tmp_path / "shard-1", "mini", [record("Mini_A", "2026-01-02"), record("Mini_B", "2026-01-01")])
+    measure.save_records(tmp_path / "shard-2", "mini", [record("Mini_A", "2026-01-01"), record("Mini_B", "2026-01-03")])
+    assert cli.main(["--root", str(tmp_path), "merge-shards", str(tmp_path / "shard-1"), str(tmp_path / "shard-2")]) == 0
+    assert capsys.readouterr().out == "1 measurement files merged from 2 shards\n"
+    merged = measure.load_records(tmp_path / "measurements", "mini")
+    assert [(r["model"], r["measured_at"]) for r in merged] == [("Mini_A", "2026-01-02"), ("Mini_B", "2026-01-03")]
+    assert cli.main(["--root", str(tmp_path), "merge-shards", str(tmp_path / "nope")]) == 1

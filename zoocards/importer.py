@@ -9,6 +9,7 @@ is listed in the report with its line: nothing is dropped silently.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ from typing import Any
 from zoocards import check, load
 from zoocards.errors import ZoocardsError
 
-BACKBONE_DIR = Path(__file__).resolve().parent.parent / ".venv/lib/python3.11/site-packages/paddleclas/ppcls/arch/backbone"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,79}$")
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -367,15 +367,24 @@ def infer_accuracy_unit(values: list[str]) -> str:
 # --------------------------------------------------------------------------- builders
 
 
+def backbone_dir() -> Path | None:
+    """Where the installed paddleclas keeps its backbones, found without importing paddleclas or paddle."""
+    spec = importlib.util.find_spec("paddleclas")  # a top-level find_spec does not run the package
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "ppcls" / "arch" / "backbone"
+
+
 @functools.lru_cache(maxsize=1)
-def builder_index(backbone_dir: Path = BACKBONE_DIR) -> dict[str, str]:
+def builder_index(directory: Path | None = None) -> dict[str, str]:
     """`Name -> module:Name` for every top-level `def Name(` of the installed ppcls backbones (paddle is never imported)."""
     found: dict[str, str] = {}
-    if not backbone_dir.is_dir():
+    directory = directory or backbone_dir()
+    if directory is None or not directory.is_dir():
         return found
-    package_root = backbone_dir.parent.parent.parent  # .../paddleclas
+    package_root = directory.parent.parent.parent  # .../paddleclas: modules are named ppcls.arch.backbone...
     # legendary_models first: it is what ppcls exports when a name exists twice.
-    for path in sorted(backbone_dir.rglob("*.py"), key=lambda p: ("legendary_models" not in p.parts, "model_zoo" not in p.parts, str(p))):
+    for path in sorted(directory.rglob("*.py"), key=lambda p: ("legendary_models" not in p.parts, "model_zoo" not in p.parts, str(p))):
         module = ".".join(path.relative_to(package_root).with_suffix("").parts)
         for match in re.finditer(r"^def ([A-Za-z_][A-Za-z0-9_]*)\(", path.read_text(encoding="utf-8", errors="replace"), re.M):
             found.setdefault(match.group(1), f"{module}:{match.group(1)}")
@@ -661,7 +670,7 @@ def _shift(kind: str, unit: str, target: str) -> int:
 
 
 def _plain(value: Decimal) -> str:
-    return format(value.normalize() if value == value.to_integral() and "E" in str(value.normalize()) else value, "f")
+    return format(value, "f")
 
 
 def _yaml_string(text: str) -> str:
@@ -826,9 +835,6 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
         page_links(page, importer)
     importer.merge_duplicate_benchmarks()
     importer.flush()
-    for bench in importer.benchmarks:
-        for row in bench.rows.values():
-            row["values"] = {k: v for k, v in row["values"].items()}
     if not importer.models:
         raise ZoocardsError(f"{pages[0].name}: no table with model names in its first column; nothing to import")
     for page in pages:
