@@ -35,7 +35,7 @@ def test_mark_falls_back_to_parent(card_text: str) -> None:
         ("a: 1\na: 2\n", "cards/t.yaml:2:1: a: duplicate key 'a' (first written at line 1); keep one"),
         # tabs are the most common hand-editing mistake
         ("a:\n\t- 1\n", "cards/t.yaml:2:1: (document): YAML syntax error: found character that cannot start any token (YAML indents with spaces, never tabs)"),
-        ('a: "open\n', "cards/t.yaml:2:1: (document): YAML syntax error: found unexpected end of stream"),
+        ('a: "open\n', "cards/t.yaml:2:1: (document): YAML syntax error: found unexpected end of stream, while scanning a quoted scalar that starts at line 1, column 4"),
         # NaN and inf compare false with everything: a verification would be meaningless
         ("a: .nan\n", "cards/t.yaml:1:4: a: .nan is not a finite number; write the figure, or null when the source has none"),
         ("a: 1.0e+400\n", "cards/t.yaml:1:4: a: 1.0e+400 is too large to be a figure"),

@@ -228,6 +228,11 @@ def load_text(text: str, path: Path) -> Card:
         lines = text.split("\n")
         bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
         hint = " (YAML indents with spaces, never tabs)" if "\t" in bad_line else ""
+        if reason == "but found another document":
+            reason = "a card is one YAML document, but this line starts another; remove the '---' and what follows or move it to its own card"
+        elif not hint and (exc.context or "").startswith("while") and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            # "end of stream" alone hides the cause: name where the unclosed quote or bracket began
+            hint += f", {exc.context} that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
         raise CardError([Problem(path, line, column, "(document)", f"YAML syntax error: {reason}{hint}")]) from None
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
