@@ -118,6 +118,8 @@ class Benchmark:
     columns: list[dict[str, Any]]
     rows: dict[str, dict[str, Any]]
     lang: str
+    page: str = ""
+    line: int = 0
 
 
 @dataclass
@@ -483,7 +485,7 @@ class _Importer:
             if col.kind == "unknown" and header:
                 self.note(page, table.line, f"unknown column '{header}': its figures are listed below; the card format has no field for it")
         comparison = not first_table and (any("<b>" in c.text.lower() or "**" in c.text for row in table.rows for c in row[:1]) or re.search(r"比较|对比|compar", table.before, re.I))
-        context = f"{table.section} {table.before} {table.after}"
+        context = f"{table.section} {table.before} {_conditions(table)}"
         bench_columns = [i for i, c in enumerate(columns) if c.kind == "bench"]
         accuracy_units = {}
         for i, col in enumerate(columns):
@@ -585,10 +587,10 @@ class _Importer:
 
     def benchmark_for(self, page: Page, table: Table, columns: list[Column], headers: list[str], bench_columns: list[int], context: str) -> Benchmark:
         header_hardware = next((c.hardware for c in columns if c.hardware), None)
-        found = header_hardware or hardware_in(f"{table.section} {table.before}") or hardware_in(table.after)
+        # The table's own note may name the hardware; the text after it already belongs to the next table.
+        found = header_hardware or hardware_in(f"{table.section} {table.before}") or hardware_in(_conditions(table))
         if found is None:
-            found = ("unknown", "cpu", "unknown")
-            self.note(page, table.line, f"table '{' | '.join(headers)}': the page does not say which hardware it was timed on; set benchmarks[].hardware and hardware_kind")
+            found = ("unknown", "cpu", "unknown")  # reported once the repeated tables are merged away
         hardware, kind, stem = found
         runtime, version = None, None
         for name, _ in RUNTIMES:
@@ -603,7 +605,7 @@ class _Importer:
         while bench_id in taken:
             bench_id, n = f"{base}-{n}", n + 1
         conditions = _conditions(table)
-        bench = Benchmark(bench_id, hardware, kind, runtime, version, {page.lang: conditions} if conditions else {}, [], {}, page.lang)
+        bench = Benchmark(bench_id, hardware, kind, runtime, version, {page.lang: conditions} if conditions else {}, [], {}, page.lang, page.name, table.line)
         identities: set[tuple[Any, ...]] = set()
         for index in bench_columns:
             col = columns[index]
@@ -630,28 +632,35 @@ class _Importer:
     # ---- merging two languages
 
     def merge_duplicate_benchmarks(self) -> None:
-        """An en table equal to a zh one (same hardware, columns, figures) is the same benchmark."""
-        kept: list[Benchmark] = []
-        for bench in self.benchmarks:
-            twin = next((k for k in kept if k.lang != bench.lang and _same_table(k, bench)), None)
-            if twin is not None:
-                twin.conditions.update({lang: text for lang, text in bench.conditions.items() if lang not in twin.conditions})
-                continue
-            kept.append(bench)
-        self.benchmarks = kept
+        """A table that only repeats figures of another one (often the English twin) is folded into it."""
+        while True:
+            pair = next(((b, a) for b in self.benchmarks for a in self.benchmarks
+                         if a is not b and _repeats(b, a) and (not _repeats(a, b) or self.benchmarks.index(b) > self.benchmarks.index(a))), None)
+            if pair is None:
+                return
+            bench, twin = pair
+            twin.conditions.update({lang: text for lang, text in bench.conditions.items() if lang not in twin.conditions})
+            self.notes.append(Note(bench.page, bench.line, f"table repeats the figures of benchmark '{twin.id}' ({twin.hardware}); merged into it"))
+            self.benchmarks.remove(bench)
 
 
-def _same_table(a: Benchmark, b: Benchmark) -> bool:
-    strip = lambda bench: [{k: v for k, v in c.items() if k not in ("_index", "label")} for c in bench.columns]  # noqa: E731
-    # b is a's twin when it holds no figure a lacks (the English page often lists fewer models).
-    if a.hardware != b.hardware or strip(a) != strip(b) or not set(b.rows) <= set(a.rows):
+def _repeats(b: Benchmark, a: Benchmark) -> bool:
+    """Does every column of b hold, for every model of b, the figures of a compatible column of a?"""
+    # Equal figures on every row are strong evidence; a vaguer hardware name ('Intel CPU', 'unknown') may repeat a precise one.
+    if not set(b.rows) <= set(a.rows) or not (b.hardware in (a.hardware, "unknown") or b.kind == a.kind):
         return False
-    for model, row in b.rows.items():
-        left = [a.rows[model]["values"].get(c["_index"]) for c in a.columns]
-        right = [row["values"].get(c["_index"]) for c in b.columns]
-        if [Decimal(x) if x else None for x in left] != [Decimal(x) if x else None for x in right]:
-            return False
-    return True
+
+    def compatible(x: dict[str, Any], y: dict[str, Any]) -> bool:
+        return x["metric"] == y["metric"] and all(x.get(k) in (None, y.get(k)) for k in ("precision", "batch_size", "threads"))
+
+    def figures(bench: Benchmark, column: dict[str, Any]) -> list[Decimal | None]:
+        return [_decimal(bench.rows[m]["values"].get(column["_index"])) for m in b.rows]
+
+    return all(any(compatible(column, other) and figures(b, column) == figures(a, other) for other in a.columns) for column in b.columns)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text else None
 
 
 def _conditions(table: Table) -> str:
@@ -834,6 +843,9 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
             importer.import_table(page, table, first_table=not importer.family)
         page_links(page, importer)
     importer.merge_duplicate_benchmarks()
+    for bench in importer.benchmarks:
+        if bench.hardware == "unknown":
+            importer.notes.append(Note(bench.page, bench.line, f"benchmark '{bench.id}': the page does not say which hardware this table was timed on; set its hardware and hardware_kind"))
     importer.flush()
     if not importer.models:
         raise ZoocardsError(f"{pages[0].name}: no table with model names in its first column; nothing to import")
