@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import jsonschema
 
+from zoocards import fastschema
 from zoocards.errors import Problem
 from zoocards.load import Card, KeyPath, format_path
 
@@ -24,6 +25,8 @@ SCHEMA_PATH = Path(__file__).parent / "schema" / "card-v1.schema.json"
 SCHEMA_URL_SUFFIX = "zoocards/schema/card-v1.schema.json"
 
 ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
+# Generated pages that live beside the family pages (models/<id>.<lang>.md).
+RESERVED_IDS = {"index": "the family index (models/index.md)"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,7 +76,14 @@ def _type_words(expected: Any) -> str:
     return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
 
 
+@functools.lru_cache(maxsize=1)
+def _fast_valid() -> fastschema.Check:
+    return fastschema.compile_schema(schema())
+
+
 def _schema_problems(card: Card) -> Iterator[Problem]:
+    if _fast_valid()(card.data):
+        return  # valid for certain; jsonschema (30x slower) runs only to explain errors
     errors = sorted(_validator().iter_errors(card.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     for error in errors:
         path: KeyPath = tuple(error.absolute_path)
@@ -139,6 +149,8 @@ def _check_accuracy(card: Card, path: KeyPath, value: Any, unit: str, unit_key: 
 
 def _semantic_problems(card: Card) -> Iterator[Problem]:
     data = card.data
+    if data["id"] in RESERVED_IDS:
+        yield _problem(card, ("id",), f"id '{data['id']}' is taken by {RESERVED_IDS[data['id']]}, whose page would replace this family's; choose another id (and file name)")
     if data["id"] != card.path.stem:
         yield _problem(card, ("id",), f"id '{data['id']}' must equal the file name '{card.path.stem}'; rename the file to {data['id']}.yaml or change the id")
     models = data["models"]
