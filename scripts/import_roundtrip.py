@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Import every corpus page and seed, render the card, and count the figures that survive.
 
-usage: import_roundtrip.py [SHARED_DIR]   (default: ../shared next to the repository)
+usage: import_roundtrip.py [--keep-comparisons] [SHARED_DIR]   (default: ../shared next to the repository)
 
 A figure survives when the rendered family page has a table row naming the model that
 holds the same number, or the number x/÷ 100 or 1000 (percent <-> fraction, M <-> G).
@@ -72,10 +72,10 @@ def survives(model: str, figure: str, rows: list[str]) -> bool:
     return False
 
 
-def roundtrip(sources: list[tuple[Path, str]], card_id: str) -> PageResult:
+def roundtrip(sources: list[tuple[Path, str]], card_id: str, keep_comparisons: bool = False) -> PageResult:
     """Import the page(s), render the card, and check every source figure against the render."""
     result = PageResult(" + ".join(str(p) for p, _ in sources))
-    imported = importer.import_pages([(p.read_text(encoding="utf-8"), str(p), lang) for p, lang in sources], card_id)
+    imported = importer.import_pages([(p.read_text(encoding="utf-8"), str(p), lang) for p, lang in sources], card_id, keep_comparisons=keep_comparisons)
     result.notes = [str(n) for n in imported.notes]
     card = load_text(imported.text, Path(f"{card_id}.yaml"))
     pages = render.render_family(card, [], [])
@@ -128,8 +128,10 @@ def _slug(stem: str) -> str:
 
 def main(argv: list[str]) -> int:
     """Run every page and print one line per page, then the misses."""
-    shared = Path(argv[1]) if len(argv) > 1 else ROOT.parent / "shared"
-    results = [roundtrip(sources, card_id) for sources, card_id in pages(shared)]
+    keep = "--keep-comparisons" in argv
+    positional = [a for a in argv[1:] if not a.startswith("--")]
+    shared = Path(positional[0]) if positional else ROOT.parent / "shared"
+    results = [roundtrip(sources, card_id, keep) for sources, card_id in pages(shared)]
     total = found = 0
     for result in results:
         total, found = total + result.total, found + result.found

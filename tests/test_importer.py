@@ -125,7 +125,7 @@ def test_comparison_ablation_and_other_task_tables_are_reported_not_imported() -
     assert [m["name"] for m in _card(result, "litenet").data["models"]] == ["LiteNet_x0_5", "LiteNet_x1_0"]
     messages = [str(n) for n in result.notes]
     assert "comparison.md:9: not imported: table 'SE Location | Top-1 Acc(\\%) | Latency(ms)' (4 figures) has no model names in its first column (an ablation or comparison of settings)" in messages
-    assert "comparison.md:25: not imported: OtherNet_A: Params(M) = 2.0, FLOPs(M) = 99, Top-1 Acc(\\%) = 65.03, Top-5 Acc(\\%) = 85.72 — a model of another family in a comparison table; it belongs on its own card" in messages
+    assert "comparison.md:25: not imported: OtherNet_A: Params(M) = 2.0, FLOPs(M) = 99, Top-1 Acc(\\%) = 65.03, Top-5 Acc(\\%) = 85.72 — a model of another family in a comparison table; it belongs on its own card (or import with --keep-comparisons)" in messages
     assert "comparison.md:30: not imported: table 'Backbone | mAP(%) | Latency(ms)' (4 figures) reports another task (detection/segmentation)" in messages
     assert (result.figures, result.landed) == (24, 12)  # 4 + 4 + 4 reported, the bold LiteNet row matches its first figures
 
@@ -218,3 +218,13 @@ def test_every_seed_imports_into_a_card_that_renders() -> None:
         pages = render.render_family(load_text(result.text, Path("seed.yaml")), [], [])
         assert set(pages) == {"models/seed.zh.md", "models/seed.en.md"}
         assert re.search(r"^# yaml-language-server", result.text)
+
+
+def test_keep_comparisons_imports_the_other_families_rows_as_models() -> None:
+    page = (FIXTURES / "comparison.md").read_text(encoding="utf-8")
+    result = importer.import_pages([(page, "comparison.md", "en")], "litenet", {}, keep_comparisons=True)
+    card = _card(result, "litenet")
+    _, other = _model(card, "OtherNet_A")
+    assert other["metrics"] == {"top1": 65.03, "top5": 85.72, "flops": 99, "params": 2.0}
+    assert "comparison.md:25: OtherNet_A: a model of another family from a comparison table, kept as a model of this card (--keep-comparisons)" in [str(n) for n in result.notes]
+    assert (result.figures, result.landed) == (24, 16)  # only the ablation and detection tables stay out

@@ -397,8 +397,9 @@ def builder_index(directory: Path | None = None) -> dict[str, str]:
 
 
 class _Importer:
-    def __init__(self, card_id: str, backbones: dict[str, str]) -> None:
+    def __init__(self, card_id: str, backbones: dict[str, str], keep_comparisons: bool = False) -> None:
         self.card_id = card_id
+        self.keep_comparisons = keep_comparisons
         self.backbones = backbones
         self.notes: list[Note] = []
         self.models: dict[str, dict[str, Any]] = {}
@@ -506,10 +507,12 @@ class _Importer:
                 continue
             seen_in_table.add(name)
             foreign = comparison and name not in self.family
-            if foreign:
+            if foreign and not self.keep_comparisons:
                 for c, _ in numbers:
-                    self.unmapped(page, c, name, headers[c.column] if c.column < len(headers) else "", "a model of another family in a comparison table; it belongs on its own card")
+                    self.unmapped(page, c, name, headers[c.column] if c.column < len(headers) else "", "a model of another family in a comparison table; it belongs on its own card (or import with --keep-comparisons)")
                 continue
+            if foreign and name not in self.models:
+                self.note(page, row[0].line, f"{name}: a model of another family from a comparison table, kept as a model of this card (--keep-comparisons)")
             self.model(name, page, row[0].line)
             if first_table or not comparison:
                 self.family.add(name)
@@ -832,11 +835,11 @@ def _weights_note(page: Page) -> str:
     return ""
 
 
-def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: dict[str, str] | None = None) -> ImportResult:
+def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: dict[str, str] | None = None, *, keep_comparisons: bool = False) -> ImportResult:
     """Import (text, display name, lang) pages, zh first, into one card; never drops a figure silently."""
     if not ID_PATTERN.match(card_id):
         raise ZoocardsError(f"'{card_id}' is not a card id: use lower-case letters, digits and '-' (e.g. mixnet), at most 63 characters")
-    importer = _Importer(card_id, builder_index() if backbones is None else backbones)
+    importer = _Importer(card_id, builder_index() if backbones is None else backbones, keep_comparisons)
     pages = [parse_page(text, name, lang) for text, name, lang in sources]
     for page in pages:
         for table in page.tables:
@@ -866,7 +869,7 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
     return ImportResult(text=text, notes=sorted(importer.notes, key=lambda n: (n.page, n.line)), figures=importer.figures, landed=importer.landed)
 
 
-def import_files(page: Path, en_page: Path | None, card_id: str) -> ImportResult:
+def import_files(page: Path, en_page: Path | None, card_id: str, *, keep_comparisons: bool = False) -> ImportResult:
     """Read the page (and its English twin) from disk and import them."""
     sources = []
     for path, lang in ((page, _language(page)), (en_page, "en")):
@@ -879,7 +882,7 @@ def import_files(page: Path, en_page: Path | None, card_id: str) -> ImportResult
         sources.append((text, str(path), lang))
     if en_page is not None and sources[0][2] == "en":
         raise ZoocardsError(f"{page} looks English already; pass the Chinese page first and the English one with --en")
-    return import_pages(sources, card_id)
+    return import_pages(sources, card_id, keep_comparisons=keep_comparisons)
 
 
 def _language(path: Path) -> str:
