@@ -1,0 +1,108 @@
+"""Scatter plots: Pareto front, axes, escaping, one line of well-formed SVG, and speed."""
+
+from __future__ import annotations
+
+import math
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from zoocards import plots
+from zoocards.plots import Point
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _labels(points: list[Point]) -> list[str]:
+    return [p.label for p in points]
+
+
+@pytest.mark.parametrize(
+    ("points", "front"),
+    [
+        # each cheaper model is less accurate: all on the front
+        ([Point(1, 70, "a"), Point(2, 75, "b"), Point(4, 80, "c")], ["a", "b", "c"]),
+        # b costs more than a and scores lower: dominated
+        ([Point(1, 70, "a"), Point(2, 65, "b"), Point(4, 80, "c")], ["a", "c"]),
+        # same cost: only the more accurate one is on the front
+        ([Point(1, 70, "a"), Point(1, 72, "b")], ["b"]),
+        # same accuracy at a higher cost adds nothing
+        ([Point(1, 70, "a"), Point(3, 70, "b")], ["a"]),
+        # input order does not matter
+        ([Point(4, 80, "c"), Point(1, 70, "a"), Point(2, 75, "b")], ["a", "b", "c"]),
+    ],
+)
+def test_pareto_front(points: list[Point], front: list[str]) -> None:
+    assert _labels(plots.pareto_front(points)) == front
+
+
+def test_log_ticks_stay_inside_the_range_and_use_round_values() -> None:
+    ticks = plots.log_ticks(0.15, 40)
+    assert ticks == [0.2, 0.5, 1, 2, 5, 10, 20]
+    wide = plots.log_ticks(0.001, 5000)  # seven decades: decades only
+    assert wide == [0.001, 0.01, 0.1, 1, 10, 100, 1000]
+
+
+def test_linear_ticks_are_round() -> None:
+    assert plots.linear_ticks(55.2, 84.9) == [60, 65, 70, 75, 80]
+    assert plots.linear_ticks(71.1, 83.9) == [72.5, 75, 77.5, 80, 82.5]
+
+
+def _svg(points: list[Point], **kwargs: object) -> ET.Element:
+    text = plots.scatter(points, "Compute (G MACs)", "Top-1 (%)", front_label="Pareto front", **kwargs)  # type: ignore[arg-type]
+    assert "\n" not in text, "one line, so Markdown takes it as one raw HTML block"
+    return ET.fromstring(text)
+
+
+def test_every_point_has_a_tooltip_and_front_points_are_marked() -> None:
+    points = [Point(0.34, 71.9, "T0"), Point(0.85, 75.9, "T1"), Point(0.9, 70.0, "worse")]
+    root = _svg(points)
+    circles = root.findall(f"{SVG}circle")
+    assert [c.find(f"{SVG}title").text for c in circles] == ["T0: 0.34, 71.9", "T1: 0.85, 75.9", "worse: 0.9, 70"]  # type: ignore[union-attr]
+    on_front = [c.find(f"{SVG}title").text.split(":")[0] for c in circles if "zc-plot-on-front" in c.get("class", "")]  # type: ignore[union-attr]
+    assert on_front == ["T0", "T1"]
+    assert root.find(f"{SVG}polyline") is not None
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "Compute (G MACs)" in texts and "Top-1 (%)" in texts
+    assert {"T0", "T1", "worse"} <= set(texts), "few points: every one is labelled"
+
+
+def test_points_are_placed_by_value() -> None:
+    root = _svg([Point(1, 60, "low"), Point(10, 80, "high")])
+    low, high = root.findall(f"{SVG}circle")
+    assert float(low.get("cx")) < float(high.get("cx"))  # type: ignore[arg-type]
+    assert float(low.get("cy")) > float(high.get("cy")), "SVG y grows downwards"  # type: ignore[arg-type]
+
+
+def test_labels_and_titles_are_escaped() -> None:
+    hostile = '<script>alert("x")</script>&'
+    text = plots.scatter([Point(1, 70, hostile, tooltip=hostile), Point(2, 75, "ok")], "x </text>", "y & z", front_label="<b>front</b>", caption='"quoted"')
+    assert "<script>" not in text and "</text>\"" not in text and "<b>" not in text
+    root = ET.fromstring(text)  # still well-formed
+    assert hostile in [t.text for t in root.iter(f"{SVG}text")]
+    assert hostile in [t.text for t in root.iter(f"{SVG}title")]
+
+
+def test_points_a_log_axis_cannot_show_are_left_out() -> None:
+    root = _svg([Point(0, 70, "zero"), Point(1, 71, "a"), Point(math.nan, 72, "nan"), Point(2, 73, "b")])
+    assert len(root.findall(f"{SVG}circle")) == 2
+    assert plots.scatter([Point(0, 70, "zero")], "x", "y", front_label="f") == ""
+
+
+def test_series_keep_their_colour_across_charts() -> None:
+    order = ["A", "B", "C"]
+    only_c = _svg([Point(1, 70, "c1", series="C"), Point(2, 71, "c2", series="C")], series=order)
+    assert {c.get("fill") for c in only_c.findall(f"{SVG}circle")} == {plots.colours(order)["C"]}
+    assert plots.colours(order)["C"] in plots.legend(order, "front")
+
+
+def test_a_chart_costs_well_under_a_millisecond() -> None:
+    points = [Point(0.3 * 1.6**i, 70 + i * 1.7 - (i % 3), f"Model_{i}", tooltip=f"Model_{i} · top-1") for i in range(8)]
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(100):
+            plots.scatter(points, "Compute (G MACs)", "Top-1 (%)", front_label="Pareto front")
+        runs.append((time.perf_counter() - started) / 100)
+    assert min(runs) < 0.001, f"{min(runs) * 1000:.2f} ms per chart"

@@ -1,0 +1,58 @@
+"""Zoo rows: every figure converted as on the family page, keyed by identity, with its verdict."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import MINIMAL_CARD
+from zoocards import zoo
+from zoocards.load import load_text
+
+
+def _latency_record(model: str, median_ms: float) -> dict[str, Any]:
+    return {"model": model, "kind": "latency", "status": "ok", "result": {"batch_sizes": {"1": {"median_ms": median_ms, "p90_ms": median_ms * 1.1, "threads": 2, "batch_size": 1}}}}
+
+
+def test_figures_are_in_display_units_with_the_written_precision() -> None:
+    card = load_text(MINIMAL_CARD, Path("cards/mini.yaml"))
+    mini_a, mini_b = zoo.card_entries(card, [], [])
+    assert mini_a["model"] == "Mini_A" and mini_a["anchor"] == "model-mini_a"
+    assert {k: f["text"] for k, f in mini_a["figures"].items()} == {
+        "top1": "76.20", "top5": "93.0", "flops": "0.60", "params": "6.2",
+        "latency[NVIDIA V100, FP32, bs=1]": "1.00", "latency[NVIDIA V100, FP32, bs=4]": "2.50",
+    }
+    assert mini_a["figures"]["top1"]["value"] == Decimal("76.20")
+    assert "latency[NVIDIA V100, FP32, bs=4]" not in mini_b["figures"], "a null claim is no figure"
+
+
+def test_verdicts_are_joined_by_source_not_position() -> None:
+    card = load_text(MINIMAL_CARD, Path("cards/mini.yaml"))
+    verdict = {"card": "mini", "source": "models[1].metrics.params", "status": "mismatch"}
+    other_card = {"card": "other", "source": "models[0].metrics.params", "status": "verified"}
+    mini_a, mini_b = zoo.card_entries(card, [verdict, other_card], [])
+    assert mini_b["figures"]["params"]["verification"] == verdict
+    assert mini_a["figures"]["params"]["verification"] is None
+
+
+def test_latency_measured_here_is_a_batch_one_column_after_the_claimed_ones() -> None:
+    card = load_text(MINIMAL_CARD, Path("cards/mini.yaml"))
+    failed = {"model": "Mini_B", "kind": "latency", "status": "failed", "result": None}
+    entries = zoo.card_entries(card, [], [_latency_record("Mini_A", 12.345), failed])
+    here = zoo.figure_key("latency", zoo.HERE, "FP32", 1)
+    assert entries[0]["figures"][here]["text"] == "12.35"  # two decimals, as on the family page
+    assert here not in entries[1]["figures"]
+    assert [c["key"] for c in zoo.latency_columns(entries)] == ["latency[NVIDIA V100, FP32, bs=1]", here]
+
+
+def test_figure_keys_name_every_condition() -> None:
+    assert zoo.figure_key("top1") == "top1"
+    assert zoo.figure_key("latency", "RDK X5", "INT8", 1, 1) == "latency[RDK X5, INT8, bs=1, threads=1]"
+    assert zoo.figure_key("classes", "RDK X5") == "classes[RDK X5]"
+
+
+def test_zoo_entries_order_cards_by_id() -> None:
+    first = load_text(MINIMAL_CARD.replace("id: mini", "id: zeta"), Path("cards/zeta.yaml"))
+    second = load_text(MINIMAL_CARD, Path("cards/mini.yaml"))
+    assert [e["card"] for e in zoo.zoo_entries([first, second], [], {})] == ["mini", "mini", "zeta", "zeta"]
