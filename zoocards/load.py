@@ -235,8 +235,10 @@ def load_text(text: str, path: Path) -> Card:
             hint += f", {exc.context} that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
         raise CardError([Problem(path, line, column, "(document)", f"YAML syntax error: {reason}{hint}")]) from None
     except yaml.reader.ReaderError as exc:
-        before = text[: exc.position]
-        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        # exc.position counts UTF-8 bytes in the C reader and characters in the Python one
+        position = max(text.find(chr(exc.character)), 0) if isinstance(exc.character, int) else 0
+        before = text[:position]
+        line, column = before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
         raise CardError([Problem(path, line, column, "(document)", f"character U+{exc.character:04X} is not allowed in YAML (control characters and non-characters are not); delete it")]) from None
     except UnicodeEncodeError as exc:  # a lone surrogate, which no UTF-8 file can hold
         before = text[: exc.start]
