@@ -151,6 +151,8 @@ def test_strict_fails_on_unacknowledged_mismatch_only(tmp_path: Path, monkeypatc
     write_card(cards_dir, "strict", [("Tiny_A", "TinyNet")], params="0.500")  # measured 0.314 K
     monkeypatch.setattr(measure, "run_job", Recorder())
     assert measure.verify_command(cards_dir, tmp_path / "m", kinds={"count"}) == 0
+    # progress names the job and what is left: one 20 s count shared by two workers
+    assert "[1/1] strict: Tiny_A count … 10s left" in capsys.readouterr().err
     assert measure.verify_command(cards_dir, tmp_path / "m", kinds={"count"}, strict=True) == 1
     assert "mismatch: strict Tiny_A params (models[0].metrics.params): measured 0.000314 M, claimed 0.0005 M" in capsys.readouterr().out
     path = cards_dir / "strict.yaml"
@@ -205,3 +207,8 @@ def test_two_merged_shards_equal_one_full_run(tmp_path: Path) -> None:
 
     assert comparable(merged) == comparable(full)
     assert [r["model"] for r in merged] == ["Tiny_A", "Tiny_C"]
+
+
+@pytest.mark.parametrize("seconds, text", [(0.4, "0s"), (59, "59s"), (80, "1m20s"), (3725, "1h02m")])
+def test_eta_reads_like_a_clock(seconds: float, text: str) -> None:
+    assert measure._duration(seconds) == text

@@ -442,6 +442,8 @@ def measure(cards: list[Card], measurements_dir: Path, root: Path, *, force: boo
     """Run the stale jobs of `cards` and save; returns every card's records afterwards."""
     if kinds and not kinds <= set(KINDS):
         raise ZoocardsError(f"unknown measurement kind(s) {', '.join(sorted(kinds - set(KINDS)))}; choose from {', '.join(KINDS)}")
+    if shard is not None and not 1 <= shard[0] <= shard[1]:
+        raise ZoocardsError(f"shard {shard[0]}/{shard[1]}: write i/n with 1 <= i <= n, e.g. 2/4")
     records = {card.id: load_records(measurements_dir, card.id) for card in cards}
     stored = {(card, r["model"], r["kind"]): r for card, rs in records.items() for r in rs}
     todo = [

@@ -10,6 +10,7 @@ Providers: the CPU one always, CUDA and TensorRT when onnxruntime lists them.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -76,7 +77,9 @@ def bench(onnx_path: Path, job: Job) -> dict[str, Any]:
             runs.append({"provider": provider, "batch_size": int(batch_size), "threads": threads, "precision": "FP32", **stats})
     # The CPU runs keyed by batch size: what the site shows as "measured here".
     cpu = {str(r["batch_size"]): r for r in runs if r["provider"] == "CPUExecutionProvider"}
-    return {"provider": "CPUExecutionProvider", "batch_sizes": cpu, "runs": runs, "threads": threads, "budget": settings}
+    # Other processes on the host slow the timings down; the load says how busy it was.
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    return {"provider": "CPUExecutionProvider", "batch_sizes": cpu, "runs": runs, "threads": threads, "budget": settings, "load_average_1_5_15min": load}
 
 
 def main(job: Job) -> dict[str, Any]:
