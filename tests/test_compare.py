@@ -228,3 +228,13 @@ def test_summary_counts_every_status() -> None:
     counts = compare.summary(run(make_card(), count_record()))
     assert counts["params"] == {"verified": 2, "mismatch": 0, "not_run": 1, "failed": 0}
     assert counts["latency"] == {"verified": 0, "mismatch": 0, "not_run": 2, "failed": 0}
+
+
+def test_a_timing_from_another_host_answers_claims_about_that_host() -> None:
+    # timed on an AMD EPYC machine; this run is on an Intel one: the claim still has its answer
+    intel = {**HOST, "cpu": "Intel Xeon"}
+    v = find(run(make_card(cpu_latency="10.0"), latency_record(10.5)), "benchmarks[1].rows[0].values[0]")
+    assert find(run(make_card(cpu_latency="10.0"), latency_record(10.5), host=intel), "benchmarks[1].rows[0].values[0]")["status"] == v["status"] == "verified"
+    # without a timing, the claim's hardware is simply absent from this run
+    absent = find(run(make_card(cpu_latency="10.0"), host=intel), "benchmarks[1].rows[0].values[0]")
+    assert absent["reason"] == "hardware not present: AMD EPYC (this run: Intel Xeon, 2 cores)"

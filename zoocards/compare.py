@@ -159,7 +159,10 @@ def _verdict(claim: _Claim, card: Card, model: dict[str, Any] | None, records: d
     if metric.startswith("reference_"):
         return _not_run("reported by the original authors; re-running needs their training run", "原作者报告的数值；复现需要原作者的训练过程")
     if claim["hardware"] is not None and metric not in ("params", "flops", "classes"):
-        if not hardware_present(claim["hardware"], claim["hardware_kind"], host):
+        # A timing stays valid for the host that made it, even when this run is elsewhere.
+        timed = records.get((model["name"], "latency")) if model and metric in ("latency", "fps") else None
+        timed_on = (timed.get("env") or {}).get("host") if timed and timed["status"] == "ok" else None
+        if not hardware_present(claim["hardware"], claim["hardware_kind"], timed_on or host):
             return _not_run(f"hardware not present: {claim['hardware']} (this run: {host_label(host)})", f"本机没有该硬件：{claim['hardware']}（本次运行：{host_label(host)}）")
         if claim["precision"] not in (None, "FP32"):
             return _not_run(f"precision {claim['precision']} is not re-run (measurements run in FP32)", f"不复测 {claim['precision']} 精度（测量均为 FP32）")
