@@ -354,10 +354,11 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
                 "summary": summarise(by_card.get(card.id, [])),
             })
         pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
-        families = [{"id": c.id, "name": c.data["name"][lang]} for c in ordered]
-        pages[f"zoo/verification.{lang}.md"] = report.render(
-            lang=lang, t=t, families=families, rows=verification_rows(cards, verifications, lang), summary=summarise(verifications)
-        )
+        rows_by_card: dict[str, list[dict[str, Any]]] = {}
+        for row in verification_rows(cards, verifications, lang):  # grouped once: a filter per family is quadratic
+            rows_by_card.setdefault(row["card"], []).append(row)
+        families = [{"id": c.id, "name": c.data["name"][lang], "rows": rows_by_card.get(c.id, [])} for c in ordered]
+        pages[f"zoo/verification.{lang}.md"] = report.render(lang=lang, t=t, families=families, summary=summarise(verifications))
     return pages
 
 
@@ -370,9 +371,11 @@ def forget_templates() -> None:
 def render_site(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
     """Every generated page of the site, both languages: `{path under site_src: Markdown}`."""
     pages: dict[str, str] = {}
+    by_card: dict[str, list[dict[str, Any]]] = {}
+    for verification in verifications:  # indexed once: a scan per card is quadratic in the zoo's size
+        by_card.setdefault(verification["card"], []).append(verification)
     for card in cards:
-        mine = [v for v in verifications if v["card"] == card.id]
-        pages.update(render_family(card, mine, records.get(card.id, []), templates_dir))
+        pages.update(render_family(card, by_card.get(card.id, []), records.get(card.id, []), templates_dir))
     pages.update(render_zoo(cards, verifications, templates_dir))
     from zoocards import views  # builds on this module, so import late
 
