@@ -67,11 +67,11 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            staged.append((Path(aside), target))  # before writing: a failed write must not leave it behind
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            staged.append((Path(aside), target))
         for staged_path, target in staged:  # everything is on disk: swap in
             os.replace(staged_path, target)
             report.written.append(str(target.relative_to(root)))
