@@ -291,6 +291,11 @@ def check_card(card: Card) -> list[Problem]:
     return problems
 
 
+def cross_card_problems(cards: list[Card]) -> list[Problem]:
+    """Problems between cards (a shared id), which checking each card alone cannot see."""
+    return list(_cross_card_problems(cards))
+
+
 def check_cards(cards: list[Card]) -> list[Problem]:
     """All problems of all cards, including those between cards."""
     problems: list[Problem] = []
