@@ -97,8 +97,12 @@ def cell(text: Any) -> Markup:
 
 
 def attr(text: Any) -> Markup:
-    """A value for an HTML attribute."""
-    return Markup(html.escape(" ".join(str(text).split()), quote=True))
+    """A value for an HTML attribute written into Markdown: escaped like a cell.
+
+    Python-Markdown runs its inline patterns (code spans, links, images) inside the
+    attributes of raw inline HTML, and an `<img alt="...">` made there closes the
+    attribute's quotes, so Markdown syntax must not survive here either."""
+    return cell(text)
 
 
 def anchor(name: str) -> str:
