@@ -9,6 +9,7 @@ rebuild instead of looping.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from zoocards import build, load
 from zoocards.errors import CardError
 
 log = logging.getLogger("mkdocs.plugins.zoocards")
+_PAGE_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="[^"]*">\s*')
 
 
 class ZoocardsConfig(Config):
@@ -90,6 +92,13 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
             if path.is_dir():
                 server.watch(str(path))
         return server
+
+    def on_post_page(self, output: str, page: Any, config: MkDocsConfig) -> str:
+        # Material fetches `sitemap.xml` beside every <link rel="alternate" hreflang> (it expects
+        # language roots); mkdocs-static-i18n points those links at pages, so each page asked for a
+        # sitemap that does not exist: a 404 in the console on every page. The language selector
+        # (<a hreflang> in the header) still links each page to its translation.
+        return _PAGE_ALTERNATE.sub("", output)
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         # Runs once per language; the exports belong to the root site only.
