@@ -72,6 +72,15 @@ board:
     route: {zh: 用工具链编译。, en: Compile with the toolchain.}
     links:
       - {label: zoo, url: "https://example.org/zoo"}
+comparisons:
+  - title: {zh: 与其他系列对比, en: Compared with other families}
+    hardware: NVIDIA T4
+    columns:
+      - {metric: top1, unit: percent, label: {zh: 精度, en: accuracy}}
+      - {metric: latency, unit: ms, batch_size: 1}
+    rows:
+      - {model: OtherNet_A, values: [70.1, 2.4]}
+      - {model: Rich_A, values: [76.5, 1.5]}
 """
 
 
