@@ -11,10 +11,8 @@ PYTEST_ARGS ?=
 
 .PHONY: cards test test-fast serve check verify verify-all render new-card browser env lint clean golden
 
-cards: env  ## check the cards, re-run what is stale, build site/
-	$(ZC) check
-	$(ZC) verify
-	$(ZC) build
+cards: env  ## check the cards, re-run what is stale, build site/ (one process: the cards load once)
+	$(ZC) cards
 
 test: env browser  ## the whole suite, as CI runs it
 	$(PY) -m pytest $(PYTEST_ARGS)

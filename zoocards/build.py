@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoocards import check, compare, exports, load, measure, render, write
+from zoocards import check, compare, exports, load, measure, perf, render, write
 from zoocards.errors import CardError, Problem, ZoocardsError
 
 
@@ -52,18 +53,75 @@ class Generated:
     fingerprint: str
     seconds: dict[str, float] = field(default_factory=dict)
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rendered: list[str] = field(default_factory=list)  # card ids whose pages were rendered (not cached)
+    zoo_rendered: bool = True  # whether the zoo-wide pages were rendered (not cached)
 
 
-def load_and_check(cards_dir: Path) -> tuple[list[load.Card], list[Problem]]:
+# Card fields no zoo-wide page (family index, verification report, leaderboard, plots) shows:
+# editing them re-renders the card's own pages only. tests/test_incremental.py holds this to account.
+ZOO_IGNORED_FIELDS = ("summary", "weights", "board", "papers", "code", "downloads", "training_config")
+
+
+@dataclass
+class RenderCache:
+    """What earlier generations in this process loaded and rendered, keyed by a hash of its inputs.
+
+    `mkdocs serve` keeps its plugin (and so this cache) across rebuilds: after one card
+    changes, only that card is loaded, checked, compared and rendered again, and the zoo-wide
+    pages only when something they show changed. Nothing is keyed by mtime.
+    """
+
+    cards: dict[Path, tuple[str, load.Card | None, list[Problem]]] = field(default_factory=dict)
+    verifications: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    families: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    zoo: tuple[str, dict[str, str]] | None = None
+    templates: str = ""
+
+
+_PROCESS_CACHE = RenderCache()
+
+
+def process_cache() -> RenderCache:
+    """This process's cache, which `generate` uses unless given another."""
+    return _PROCESS_CACHE
+
+
+def _sha256(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def load_and_check(cards_dir: Path, cache: RenderCache | None = None) -> tuple[list[load.Card], list[Problem]]:
     """Load every card and check them all; raise CardError with every error at once."""
     cards: list[load.Card] = []
     problems: list[Problem] = []
     for path in load.card_paths(cards_dir):
-        try:
-            cards.append(load.load_file(path))
-        except CardError as error:
-            problems.extend(error.problems)
-    problems.extend(check.check_cards(cards))
+        digest = _sha256(path.read_bytes())
+        hit = cache.cards.get(path) if cache is not None else None
+        if hit is None or hit[0] != digest:
+            try:
+                card: load.Card | None = load.load_file(path)
+                found = check.check_card(card)  # type: ignore[arg-type]
+            except CardError as error:
+                card, found = None, list(error.problems)
+            hit = (digest, card, found)
+            if cache is not None:
+                cache.cards[path] = hit
+        if hit[1] is not None:
+            cards.append(hit[1])
+        problems.extend(hit[2])
+    if cache is not None:
+        for stale in set(cache.cards) - set(load.card_paths(cards_dir)):
+            del cache.cards[stale]
+    problems.extend(check.cross_card_problems(cards))
+    problems.sort()
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise CardError(errors)
@@ -73,7 +131,7 @@ def load_and_check(cards_dir: Path) -> tuple[list[load.Card], list[Problem]]:
 def inputs_fingerprint(project: Project) -> str:
     """A hash of everything generation reads, so an unchanged zoo is not rendered twice."""
     digest = hashlib.sha256()
-    for directory, pattern in ((project.cards_dir, "*.yaml"), (project.measurements_dir, "*.json"), (project.templates_dir, "**/*")):
+    for directory, pattern in ((project.cards_dir, "*.yaml"), (project.measurements_dir, "*.json"), (project.templates_dir, "**/*"), (project.root / "perf", "bench.json")):
         for path in sorted(directory.glob(pattern)) if directory.is_dir() else []:
             if path.is_file():
                 digest.update(str(path.relative_to(directory)).encode())
@@ -81,28 +139,78 @@ def inputs_fingerprint(project: Project) -> str:
     return digest.hexdigest()
 
 
-def generate(project: Project) -> Generated:
-    """cards -> check -> compare with measurements -> render -> write into site_src/."""
+def generate(project: Project, cache: RenderCache | None = None) -> Generated:
+    """cards -> check -> compare with measurements -> render -> write into site_src/.
+
+    Whatever `cache` (this process's, by default) holds for unchanged inputs is reused.
+    """
+    cache = _PROCESS_CACHE if cache is None else cache
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     fingerprint = inputs_fingerprint(project)
-    cards, warnings = load_and_check(project.cards_dir)
+    cards, warnings = load_and_check(project.cards_dir, cache)
     seconds["load_check"] = time.perf_counter() - started
 
     started = time.perf_counter()
     records = {card.id: measure.load_records(project.measurements_dir, card.id) for card in cards}
-    verifications = [dict(v) for v in compare.verify(cards, records, measure.host_fingerprint())]
+    host = measure.host_fingerprint()
+    # A card's verifications follow from its text, its records and the host: that is their key.
+    inputs = {card.id: _sha256(card.source, str(card.path), _json(records[card.id]), _json(host)) for card in cards}
+    by_card: dict[str, list[dict[str, Any]]] = {}
+    for card in cards:
+        hit = cache.verifications.get(card.id)
+        if hit is None or hit[0] != inputs[card.id]:
+            hit = (inputs[card.id], [dict(v) for v in compare.verify([card], {card.id: records[card.id]}, host)])
+            cache.verifications[card.id] = hit
+        by_card[card.id] = hit[1]
+    verifications = [v for card in cards for v in by_card[card.id]]
     seconds["compare"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    render.forget_templates()
-    pages = render.render_site(cards, verifications, records, project.templates_dir)
+    templates = _templates_digest(project.templates_dir)
+    if templates != cache.templates:
+        render.forget_templates()  # so template edits show up under `mkdocs serve`
+        cache.templates = templates
+    pages: dict[str, str] = {}
+    rendered: list[str] = []
+    for card in cards:
+        key = _sha256(inputs[card.id], templates)
+        hit_pages = cache.families.get(card.id)
+        if hit_pages is None or hit_pages[0] != key:
+            hit_pages = (key, render.render_family(card, by_card[card.id], records[card.id], project.templates_dir))
+            cache.families[card.id] = hit_pages
+            rendered.append(card.id)
+        pages.update(hit_pages[1])
+    for gone in set(cache.families) - set(inputs):
+        del cache.families[gone]
+    performance = perf.load_bench(project.root / "perf" / "bench.json")
+    zoo_key = _sha256(templates, _json(host), _json(performance), *(_zoo_digest(card, records[card.id]) for card in cards))
+    zoo_rendered = cache.zoo is None or cache.zoo[0] != zoo_key
+    if zoo_rendered:
+        cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance))
+    assert cache.zoo is not None
+    pages.update(cache.zoo[1])
     seconds["render"] = time.perf_counter() - started
 
     started = time.perf_counter()
     report = write.write_pages(project.docs_dir, pages)
     seconds["write"] = time.perf_counter() - started
-    return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds, records)
+    return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds, records, rendered, zoo_rendered)
+
+
+def _zoo_digest(card: load.Card, records: list[dict[str, Any]]) -> str:
+    """What the zoo-wide pages can show of one card: its data and numbers as written, less ZOO_IGNORED_FIELDS."""
+    data = {k: v for k, v in card.data.items() if k not in ZOO_IGNORED_FIELDS}
+    raw = sorted((load.format_path(path), text) for path, text in card.raw.items() if path and path[0] not in ZOO_IGNORED_FIELDS)
+    return _sha256(str(card.path), _json(data), _json(raw), _json(records))
+
+
+def _templates_digest(templates_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(templates_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def write_api(site_dir: Path, generated: Generated) -> None:
@@ -114,15 +222,43 @@ def write_api(site_dir: Path, generated: Generated) -> None:
     exports.write_exports(api, generated.cards, generated.verifications, generated.records)
 
 
-def build_site(project: Project, *, strict: bool = True) -> float:
-    """Run mkdocs (which generates pages through the zoocards plugin) into a fresh directory, then swap it in."""
+def build_site(project: Project, *, strict: bool = True, in_process: bool = False) -> float:
+    """Run mkdocs (which generates pages through the zoocards plugin) into a fresh directory, then swap it in.
+
+    In process, the plugin's generation reuses what this process already loaded, checked and
+    rendered (the render cache), instead of starting over in a new interpreter.
+    """
     fresh = project.site_dir.with_name(f".{project.site_dir.name}.new")
-    command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(fresh), "--config-file", str(project.root / "mkdocs.yml")]
-    if strict:
-        command.append("--strict")
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=project.root)
-    if result.returncode != 0:
-        raise ZoocardsError(f"mkdocs build failed (exit {result.returncode}); the previous site/ is left as it was")
+    if in_process:
+        _mkdocs_build_here(project, fresh, strict)
+    else:
+        command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(fresh), "--config-file", str(project.root / "mkdocs.yml")]
+        if strict:
+            command.append("--strict")
+        result = subprocess.run(command, cwd=project.root)
+        if result.returncode != 0:
+            raise ZoocardsError(f"mkdocs build failed (exit {result.returncode}); the previous site/ is left as it was")
     write.swap_directory(fresh, project.site_dir)
     return time.perf_counter() - started
+
+
+def _mkdocs_build_here(project: Project, fresh: Path, strict: bool) -> None:
+    import logging
+
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    try:
+        mkdocs_build(load_config(config_file=str(project.root / "mkdocs.yml"), site_dir=str(fresh), strict=strict))
+    except MkDocsException as error:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise ZoocardsError(f"mkdocs build failed: {error}; the previous site/ is left as it was") from None
+    finally:
+        logger.removeHandler(handler)

@@ -141,6 +141,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cards(args: argparse.Namespace) -> int:
+    """Check the cards, re-run what is stale, build the site: `make cards`, in one process.
+
+    The cards are loaded and checked once; the mkdocs build runs in this process, so its
+    generation reuses them (and everything else unchanged) instead of starting over.
+    """
+    from zoocards import measure
+
+    project = _project(args)
+    cards, warnings = build.load_and_check(project.cards_dir, build.process_cache())
+    for problem in warnings:
+        print(problem, file=sys.stderr)
+    print(f"{len(cards)} cards, {sum(len(c.data['models']) for c in cards)} models: no errors" + (f", {len(warnings)} warnings" if warnings else ""))
+    if not args.no_verify:
+        measure.measure(cards, project.measurements_dir, project.cards_dir.resolve().parent, jobs=args.jobs)
+    seconds = build.build_site(project, strict=not args.no_strict, in_process=True)
+    print(f"site built in {seconds:.1f} s: {project.site_dir}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Re-run the figures the cards claim (only what is stale unless --force) and report."""
     from zoocards import measure
@@ -180,6 +200,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="generate the Markdown pages into site_src/")
     p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("cards", help="check, verify what is stale and build site/, in one process (make cards)")
+    p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
+    p.add_argument("--no-strict", action="store_true", help="let mkdocs warnings pass (default: strict)")
+    p.add_argument("--no-verify", action="store_true", help="do not re-run stale measurements")
+    p.add_argument("--jobs", type=int, default=2, help="measurements run side by side (latency always runs alone)")
+    p.set_defaults(func=cmd_cards)
 
     p = sub.add_parser("build", help="check, render and build the site into site/")
     p.add_argument("--cards", help="cards directory (default: ROOT/cards)")

@@ -330,16 +330,16 @@ def render_family(card: Card, verifications: list[dict[str, Any]], records: list
     from zoocards import views, zoo  # they build on this module's conversions, so import late
 
     template = environment(templates_dir).get_template("family.md.j2")
-    entries = zoo.card_entries(card, verifications, records)
+    plots = views.family_plots(zoo.card_entries(card, verifications, records), {lang: strings(templates_dir, lang) for lang in LANGUAGES})
     pages = {}
     for lang in LANGUAGES:
         context = family_context(card, verifications, records, lang, templates_dir)
-        pages[f"models/{card.id}.{lang}.md"] = template.render(**context, plots=views.family_plots(entries, lang, context["t"]))
+        pages[f"models/{card.id}.{lang}.md"] = template.render(**context, plots=plots[lang])
     return pages
 
 
-def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
-    """The pages about the whole zoo (family index, verification report), both languages."""
+def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None) -> dict[str, str]:
+    """The pages about the whole zoo (family index, verification report, performance), both languages."""
     env = environment(templates_dir)
     index = env.get_template("families.md.j2")
     report = env.get_template("verification.md.j2")
@@ -363,7 +363,27 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
             rows_by_card.setdefault(row["card"], []).append(row)
         families = [{"id": c.id, "name": c.data["name"][lang], "rows": rows_by_card.get(c.id, [])} for c in ordered]
         pages[f"zoo/verification.{lang}.md"] = report.render(lang=lang, t=t, families=families, summary=summarise(verifications))
+        pages[f"zoo/performance.{lang}.md"] = env.get_template("performance.md.j2").render(
+            lang=lang, t=t, bench=performance, sizes=performance_rows(performance)
+        )
     return pages
+
+
+def performance_rows(bench: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The Performance page's table: one row per zoo size of perf/bench.json (scripts/bench_build.py)."""
+    rows = []
+    for size in (bench or {}).get("sizes", []):
+        own, build, plain, warm = size["zoocards"], size.get("mkdocs_build"), size.get("mkdocs_plain"), size.get("make_cards_warm")
+        rows.append({
+            "families": str(size["families"]), "models": str(size["models"]),
+            "load_check": f"{own['load_check']:.2f}", "render": f"{own['render']:.2f}", "zoocards": f"{own['total_s']:.2f}",
+            "one_card": f"{size['incremental']['one_card']['seconds']:.2f}",
+            "mkdocs": f"{build['seconds']:.1f}" if build else "", "plain": f"{plain['seconds']:.1f}" if plain else "",
+            "share": f"{size['ratios']['zoocards_to_mkdocs_build']:.1%}" if build else "",
+            "warm": f"{warm['seconds']:.1f}" if warm else "", "peak": f"{build['peak_rss_mb']:.0f}" if build else "",
+            "site": f"{size['site']['bytes'] / 1e6:.1f} / {size['site']['files']}" if build else "",
+        })
+    return rows
 
 
 def forget_templates() -> None:
@@ -372,7 +392,7 @@ def forget_templates() -> None:
     environment.cache_clear()
 
 
-def render_site(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+def render_site(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None) -> dict[str, str]:
     """Every generated page of the site, both languages: `{path under site_src: Markdown}`."""
     pages: dict[str, str] = {}
     by_card: dict[str, list[dict[str, Any]]] = {}
@@ -380,11 +400,15 @@ def render_site(cards: list[Card], verifications: list[dict[str, Any]], records:
         by_card.setdefault(verification["card"], []).append(verification)
     for card in cards:
         pages.update(render_family(card, by_card.get(card.id, []), records.get(card.id, []), templates_dir))
-    pages.update(render_zoo(cards, verifications, templates_dir))
+    pages.update(render_zoo_pages(cards, verifications, records, templates_dir, performance))
+    return pages
+
+
+def render_zoo_pages(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None) -> dict[str, str]:
+    """Every page that summarises more than one card, both languages."""
     from zoocards import views  # builds on this module, so import late
 
-    pages.update(views.render_views(cards, verifications, records, templates_dir))
-    return pages
+    return {**render_zoo(cards, verifications, templates_dir, performance), **views.render_views(cards, verifications, records, templates_dir)}
 
 
 def verification_rows(cards: list[Card], verifications: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
