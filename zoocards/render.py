@@ -71,7 +71,9 @@ class FamilyContext(TypedDict):
 
 # --------------------------------------------------------------------------- escaping
 
-_LINK_TARGET = re.compile(r"\]\(\s*([^)\s]*)")
+# The target, and whether the link ends right after it: a link title ("...") is refused,
+# because the theme's tooltips (content.tooltips) insert title attributes as HTML.
+_LINK_TARGET = re.compile(r"\]\(\s*([^)\s]*)(\s*\))?")
 _SAFE_TARGET = re.compile(r"^(https?://|#|\.{0,2}/?[A-Za-z0-9_][A-Za-z0-9_./-]*\.md(#[\w.-]*)?$)")
 # `[r]: javascript:...` on a line of its own would give `[text][r]` any target: none are allowed.
 _REFERENCE_DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]*)\]:", re.MULTILINE)
@@ -83,7 +85,7 @@ def prose(text: str) -> Markup:
 
     def neutralise(match: re.Match[str]) -> str:
         target = match.group(1)
-        return match.group(0) if _SAFE_TARGET.match(target) else "]&#40;" + match.group(0)[2:]
+        return match.group(0) if _SAFE_TARGET.match(target) and match.group(2) else "]&#40;" + match.group(0)[2:]
 
     escaped = _REFERENCE_DEFINITION.sub(r"\1&#91;\2&#93;:", escaped)
     return Markup(_LINK_TARGET.sub(neutralise, escaped).strip())
@@ -101,8 +103,10 @@ def attr(text: Any) -> Markup:
 
     Python-Markdown runs its inline patterns (code spans, links, images) inside the
     attributes of raw inline HTML, and an `<img alt="...">` made there closes the
-    attribute's quotes, so Markdown syntax must not survive here either."""
-    return cell(text)
+    attribute's quotes, so Markdown syntax must not survive here either. And the theme's
+    tooltips (content.tooltips) insert a title attribute as HTML, so it is escaped twice:
+    the browser decodes the attribute to `&lt;b&gt;`, and the tooltip shows `<b>`."""
+    return cell(html.escape(" ".join(str(text).split()), quote=False))
 
 
 def anchor(name: str) -> str:
