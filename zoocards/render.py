@@ -201,7 +201,12 @@ def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Ma
                 continue
             unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
             text = _display(card, path, metric, value, unit, unit_of["flops"]["convention"])
-            cells[metric] = Cell(text=text, badge=badge(by_source.get(format_path(path)), t))
+            mark = badge(by_source.get(format_path(path)), t)
+            if metric == "flops" and unit_of["flops"]["convention"] == "FLOPs":
+                # The column is G MACs site-wide; a figure halved from FLOPs keeps its claim beside it.
+                raw = card.raw_number(path) or str(value)
+                mark = Markup(f'{mark} <span class="zc-raw" title="{attr(t["claimed"])}">({cell(raw)} {unit} FLOPs)</span>')
+            cells[metric] = Cell(text=text, badge=mark)
         rows.append(ModelRow(name=model["name"], anchor=anchor(model["name"]), input_size=model["input_size"], cells=cells))
     return rows
 
