@@ -61,6 +61,13 @@ def test_minimal_card_is_clean(card_text: str) -> None:
         # schema_version gates migrations
         ("schema_version: 1", "schema_version: 2",
          "cards/mini.yaml:2:1: schema_version: 2 is not supported; write 1"),
+        # a file size without its unit could be MB or KB: the unit is declared once, in units
+        ("      params: 6.2", "      params: 6.2\n      storage: 24.8",
+         "cards/mini.yaml:12:1: units: missing key 'storage': models[0].metrics.storage gives a file size, so say its unit once here (for example: storage: MB)"),
+        # an empty file is no model (and the missing unit is reported too)
+        ("      params: 6.2", "      params: 6.2\n      storage: 0",
+         "cards/mini.yaml:12:1: units: missing key 'storage': models[0].metrics.storage gives a file size, so say its unit once here (for example: storage: MB)\n"
+         "cards/mini.yaml:24:7: models[0].metrics.storage: 0 is not a positive storage figure; write the figure, or null when there is none"),
     ],
 )
 def test_bad_card(card_text: str, old: str, new: str, expected: str) -> None:
@@ -94,3 +101,47 @@ def test_repository_cards_are_clean() -> None:
     cards = [load_file(p) for p in card_paths(ROOT / "cards")]
     assert cards
     assert [str(p) for p in check_cards(cards) if p.severity == "error"] == []
+
+
+COMPARED = """\
+comparisons:
+  - title: {zh: 与其他系列的对比, en: Compared with other families}
+    hardware: NVIDIA V100
+    columns:
+      - {metric: top1, unit: percent}
+      - {metric: latency, unit: ms, batch_size: 1}
+    rows:
+      - {model: OtherNet_A, values: [70.1, 2.4]}
+      - {model: Mini_A, values: [76.2, 1.0]}
+"""
+
+
+def test_a_comparison_may_name_models_of_other_families(card_text: str) -> None:
+    assert problems(card_text + COMPARED) == []
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        # one value per column, as in a benchmark
+        ("[70.1, 2.4]", "[70.1, 2.4, 3.0]",
+         "cards/mini.yaml:45:29: comparisons[0].rows[0].values: 3 values for 2 columns; give one value per column (null for an empty cell)"),
+        # the column's unit is checked against its figures, and the fix names the column
+        ("{metric: top1, unit: percent}", "{metric: top1, unit: fraction}",
+         "cards/mini.yaml:45:38: comparisons[0].rows[0].values[0]: 70.1 is not a fraction in [0, 1]; write 0.701 or set comparisons[0].columns[0].unit: percent\n"
+         "cards/mini.yaml:46:34: comparisons[0].rows[1].values[0]: 76.2 is not a fraction in [0, 1]; write 0.762 or set comparisons[0].columns[0].unit: percent"),
+        # a unit that does not fit the metric
+        ("{metric: latency, unit: ms, batch_size: 1}", "{metric: latency, unit: M, batch_size: 1}",
+         "cards/mini.yaml:43:27: comparisons[0].columns[1].unit: unit 'M' does not fit metric 'latency'; use one of: ms, s"),
+        # a model quoted twice in one table: which row is right?
+        ("{model: Mini_A, values: [76.2", "{model: OtherNet_A, values: [76.2",
+         "cards/mini.yaml:46:10: comparisons[0].rows[1].model: 'OtherNet_A' already has a row in this table (rows[0]); merge the two rows"),
+        # negative figures are never valid, quoted or not
+        ("[70.1, 2.4]", "[70.1, -2.4]",
+         "cards/mini.yaml:45:44: comparisons[0].rows[0].values[1]: -2.4 is negative; a latency figure cannot be"),
+    ],
+)
+def test_bad_comparison(card_text: str, old: str, new: str, expected: str) -> None:
+    text = card_text + COMPARED
+    assert old in text
+    assert problems(text.replace(old, new, 1)) == expected.split("\n")

@@ -238,3 +238,19 @@ def test_a_timing_from_another_host_answers_claims_about_that_host() -> None:
     # without a timing, the claim's hardware is simply absent from this run
     absent = find(run(make_card(cpu_latency="10.0"), host=intel), "benchmarks[1].rows[0].values[0]")
     assert absent["reason"] == "hardware not present: AMD EPYC (this run: Intel Xeon, 2 cores)"
+
+
+def test_storage_is_a_file_size_and_never_re_run() -> None:
+    card = load_text(CARD.replace("  params: M\n", "  params: M\n  storage: KB\n", 1).replace("reference_top1: 0.75,", "reference_top1: 0.75, storage: 24800,", 1) % DEFAULTS, Path("cards/tiny.yaml"))
+    v = find(run(card, count_record()), "models[0].metrics.storage")
+    assert (v["status"], v["claimed"], v["claimed_raw"], v["unit"]) == ("not_run", 24.8, "24800 KB", "MB")
+    assert (v["reason"], v["reason_zh"]) == ("file size of the released weights; not re-run", "发布的权重文件大小；不复测")
+
+
+def test_comparison_figures_are_quotes_not_claims() -> None:
+    comparison = "comparisons:\n  - columns: [{metric: top1, unit: percent}, {metric: params, unit: M}]\n    rows: [{model: OtherNet_A, values: [70.1, 5.0]}, {model: Tiny_A, values: [76.2, 6.2]}]\n"
+    card = load_text(CARD % DEFAULTS + comparison, Path("cards/tiny.yaml"))
+    verifications = run(card, count_record())
+    # Another family's figure is claimed (and verified) on that family's card, never here.
+    assert not [v for v in verifications if v["source"].startswith("comparisons")]
+    assert len(verifications) == len(run(make_card(), count_record()))

@@ -168,6 +168,10 @@ def _semantic_problems(card: Card) -> Iterator[Problem]:
         return _problem(card, path, f"'{name}' is not a model of this card; {hint}")
 
     units = data["units"]
+    # units.storage is optional in the schema: most cards give no file sizes.
+    sized = next((index for index, model in enumerate(models) if model["metrics"].get("storage") is not None), None)
+    if sized is not None and "storage" not in units:
+        yield _problem(card, ("units",), f"missing key 'storage': models[{sized}].metrics.storage gives a file size, so say its unit once here (for example: storage: MB)")
     for index, model in enumerate(models):
         metrics = model["metrics"]
         accuracy_problems = [
@@ -177,7 +181,7 @@ def _semantic_problems(card: Card) -> Iterator[Problem]:
             for problem in _check_accuracy(card, ("models", index, "metrics", metric), metrics[metric], units["accuracy"], "units.accuracy")
         ]
         yield from accuracy_problems
-        for metric in ("flops", "params"):
+        for metric in ("flops", "params", "storage"):
             value = metrics.get(metric)
             if value is not None and value <= 0:
                 yield _problem(card, ("models", index, "metrics", metric), f"{value} is not a positive {metric} figure; write the figure, or null when there is none")
@@ -201,42 +205,51 @@ def _semantic_problems(card: Card) -> Iterator[Problem]:
         if bench["id"] in benchmark_ids:
             yield _problem(card, base + ("id",), f"benchmark id '{bench['id']}' is already used by benchmarks[{benchmark_ids[bench['id']]}]; ids are unique within a card")
         benchmark_ids.setdefault(bench["id"], b_index)
-        columns = bench["columns"]
-        identities = Counter(
-            (c["metric"], c.get("precision"), c.get("batch_size"), c.get("threads"), json.dumps(c.get("label"), sort_keys=True)) for c in columns
-        )
-        for c_index, column in enumerate(columns):
-            identity = (column["metric"], column.get("precision"), column.get("batch_size"), column.get("threads"), json.dumps(column.get("label"), sort_keys=True))
-            if identities[identity] > 1:
-                yield _problem(card, base + ("columns", c_index), "two columns measure the same thing (same metric, precision, batch_size, threads and label); give each its own conditions or a label")
-                identities[identity] = 0
-            yield from _column_unit_problems(card, base + ("columns", c_index), column)
-        rows_seen: dict[tuple[str, Any], int] = {}
         for r_index, row in enumerate(bench["rows"]):
-            path = base + ("rows", r_index)
             if row["model"] not in known:
-                yield unknown_model(path + ("model",), row["model"])
-            row_key = (row["model"], row.get("input_size"))
-            if row_key in rows_seen:
-                yield _problem(card, path + ("model",), f"'{row['model']}' already has a row in this benchmark (rows[{rows_seen[row_key]}]); merge the two rows")
-            rows_seen.setdefault(row_key, r_index)
-            values = row["values"]
-            if len(values) != len(columns):
-                yield _problem(card, path + ("values",), f"{len(values)} values for {len(columns)} columns; give one value per column (null for an empty cell)")
-                continue
-            for v_index, (value, column) in enumerate(zip(values, columns)):
-                if value is None:
-                    continue
-                vpath = path + ("values", v_index)
-                if value < 0:
-                    yield _problem(card, vpath, f"{value} is negative; a {column['metric']} figure cannot be")
-                elif column["unit"] in ("fraction", "percent"):
-                    yield from _check_accuracy(card, vpath, value, column["unit"], f"benchmarks[{b_index}].columns[{v_index}].unit")
-            yield from _latency_order(card, path, values, columns)
+                yield unknown_model(base + ("rows", r_index, "model"), row["model"])
+        yield from _table_problems(card, base, bench, "benchmark")
+    # A comparison quotes models of other families: its rows need not be models of this card.
+    for c_index, comparison in enumerate(data.get("comparisons", [])):
+        yield from _table_problems(card, ("comparisons", c_index), comparison, "table")
 
     for index, download in enumerate(data.get("downloads", [])):
         if download["model"] not in known:
             yield unknown_model(("downloads", index, "model"), download["model"])
+
+
+def _table_problems(card: Card, base: KeyPath, table: dict[str, Any], noun: str) -> Iterator[Problem]:
+    """Columns and rows of a benchmark or comparison table: one value per column, in a unit that fits."""
+    columns = table["columns"]
+    identities = Counter(
+        (c["metric"], c.get("precision"), c.get("batch_size"), c.get("threads"), json.dumps(c.get("label"), sort_keys=True)) for c in columns
+    )
+    for c_index, column in enumerate(columns):
+        identity = (column["metric"], column.get("precision"), column.get("batch_size"), column.get("threads"), json.dumps(column.get("label"), sort_keys=True))
+        if identities[identity] > 1:
+            yield _problem(card, base + ("columns", c_index), "two columns measure the same thing (same metric, precision, batch_size, threads and label); give each its own conditions or a label")
+            identities[identity] = 0
+        yield from _column_unit_problems(card, base + ("columns", c_index), column)
+    rows_seen: dict[tuple[str, Any], int] = {}
+    for r_index, row in enumerate(table["rows"]):
+        path = base + ("rows", r_index)
+        row_key = (row["model"], row.get("input_size"))
+        if row_key in rows_seen:
+            yield _problem(card, path + ("model",), f"'{row['model']}' already has a row in this {noun} (rows[{rows_seen[row_key]}]); merge the two rows")
+        rows_seen.setdefault(row_key, r_index)
+        values = row["values"]
+        if len(values) != len(columns):
+            yield _problem(card, path + ("values",), f"{len(values)} values for {len(columns)} columns; give one value per column (null for an empty cell)")
+            continue
+        for v_index, (value, column) in enumerate(zip(values, columns)):
+            if value is None:
+                continue
+            vpath = path + ("values", v_index)
+            if value < 0:
+                yield _problem(card, vpath, f"{value} is negative; a {column['metric']} figure cannot be")
+            elif column["unit"] in ("fraction", "percent"):
+                yield from _check_accuracy(card, vpath, value, column["unit"], format_path(base + ("columns", v_index, "unit")))
+        yield from _latency_order(card, path, values, columns)
 
 
 def _column_unit_problems(card: Card, path: KeyPath, column: dict[str, Any]) -> Iterator[Problem]:

@@ -15,7 +15,7 @@ from zoocards import units
 from zoocards.load import Card, KeyPath, format_path
 
 STATUSES = ("verified", "mismatch", "not_run", "failed")
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params")
+MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params", "storage")
 ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
 
 # A claim is verified when |measured - claimed| <= half a unit of its last written digit
@@ -156,6 +156,8 @@ def _tolerance(claim: _Claim, claimed: Decimal) -> tuple[Decimal, str]:
 def _verdict(claim: _Claim, card: Card, model: dict[str, Any] | None, records: dict[tuple[str, str], dict[str, Any]], host: dict[str, Any]) -> dict[str, Any]:
     """status, reason, reason_zh, measured and the record's provenance for one claim."""
     metric = claim["metric"]
+    if metric == "storage":
+        return _not_run("file size of the released weights; not re-run", "发布的权重文件大小；不复测")
     if metric.startswith("reference_"):
         return _not_run("reported by the original authors; re-running needs their training run", "原作者报告的数值；复现需要原作者的训练过程")
     if claim["hardware"] is not None and metric not in ("params", "flops", "classes"):
@@ -198,7 +200,11 @@ def _not_run(reason: str, reason_zh: str) -> dict[str, Any]:
 
 
 def _claims(card: Card) -> list[tuple[str, _Claim]]:
-    """(model name, claim) for every figure the card states."""
+    """(model name, claim) for every figure the card states.
+
+    `comparisons` are left out: they quote other families' figures, which this card does
+    not claim (their own cards do), so they get no verdict, and no status counts them.
+    """
     data = card.data
     out: list[tuple[str, _Claim]] = []
     unit_of = data["units"]
@@ -208,8 +214,7 @@ def _claims(card: Card) -> list[tuple[str, _Claim]]:
             if value is None:
                 continue
             path: KeyPath = ("models", index, "metrics", metric)
-            unit = unit_of["accuracy"] if metric in ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
-            out.append((model["name"], _claim(card, path, value, metric, unit, unit_of["flops"]["convention"])))
+            out.append((model["name"], _claim(card, path, value, metric, units.model_metric_unit(unit_of, metric), unit_of["flops"]["convention"])))
         if model.get("num_classes") is not None:
             path = ("models", index, "num_classes")
             out.append((model["name"], _claim(card, path, model["num_classes"], "classes", "count", "MACs")))

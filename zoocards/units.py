@@ -7,6 +7,7 @@ becomes exactly 71.9 (never 71.89999999999999) and the precision of the claim is
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
 
@@ -25,7 +26,10 @@ DISPLAY_UNIT = {
     "latency": "ms",
     "fps": "fps",
     "classes": "count",
+    "storage": "MB",
 }
+# Decimal prefixes for file sizes: the zoos write "Storage Size(M)" without saying 1000 or 1024.
+STORAGE_EXPONENT = {"KB": 3, "MB": 6, "GB": 9}
 
 
 def as_decimal(raw: str | int | float) -> Decimal:
@@ -57,6 +61,20 @@ def count_to_scale(value: Decimal, scale: str, target: str) -> Decimal:
     return value.scaleb(EXPONENT[scale] - EXPONENT[target])
 
 
+def storage_to_mb(value: Decimal, unit: str) -> Decimal:
+    """KB, MB or GB -> MB."""
+    return value.scaleb(STORAGE_EXPONENT[unit] - STORAGE_EXPONENT["MB"])
+
+
+def model_metric_unit(card_units: dict[str, Any], metric: str) -> str:
+    """The unit a card writes one of its model metrics in (from its `units:` block)."""
+    if metric in ACCURACY_METRICS:
+        return str(card_units["accuracy"])
+    if metric == "flops":
+        return str(card_units["flops"]["scale"])
+    return str(card_units[metric])  # params, storage
+
+
 def latency_to_ms(value: Decimal, unit: str) -> Decimal:
     """ms or s -> ms."""
     return value.scaleb(3) if unit == "s" else value
@@ -72,6 +90,8 @@ def to_display(metric: str, value: Decimal, unit: str, convention: str = "MACs")
         return count_to_scale(value, unit, "M")
     if metric == "latency":
         return latency_to_ms(value, unit)
+    if metric == "storage":
+        return storage_to_mb(value, unit)
     return value
 
 

@@ -79,8 +79,7 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
             if value is None:
                 continue
             path: KeyPath = ("models", index, "metrics", metric)
-            unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
-            text = render.display(card, path, metric, value, unit, unit_of["flops"]["convention"])
+            text = render.display(card, path, metric, value, units.model_metric_unit(unit_of, metric), unit_of["flops"]["convention"])
             figures[metric] = _figure(metric, text, None, None, None, None, path, by_source)
         entries[model["name"]] = Entry(
             card=card.id, family=data["name"], group=data.get("group", {"zh": "", "en": ""}), task=data["task"],
