@@ -72,7 +72,7 @@ class FamilyContext(TypedDict):
 # --------------------------------------------------------------------------- escaping
 
 # The target, and whether the link ends right after it: a link title ("...") is refused,
-# because the theme's tooltips (content.tooltips) insert title attributes as HTML.
+# as a title is inserted as HTML wherever the theme turns titles into tooltips.
 _LINK_TARGET = re.compile(r"\]\(\s*([^)\s]*)(\s*\))?")
 _SAFE_TARGET = re.compile(r"^(https?://|#|\.{0,2}/?[A-Za-z0-9_][A-Za-z0-9_./-]*\.md(#[\w.-]*)?$)")
 # `[r]: javascript:...` on a line of its own would give `[text][r]` any target: none are allowed.
@@ -103,10 +103,9 @@ def attr(text: Any) -> Markup:
 
     Python-Markdown runs its inline patterns (code spans, links, images) inside the
     attributes of raw inline HTML, and an `<img alt="...">` made there closes the
-    attribute's quotes, so Markdown syntax must not survive here either. And the theme's
-    tooltips (content.tooltips) insert a title attribute as HTML, so it is escaped twice:
-    the browser decodes the attribute to `&lt;b&gt;`, and the tooltip shows `<b>`."""
-    return cell(html.escape(" ".join(str(text).split()), quote=False))
+    attribute's quotes, so Markdown syntax must not survive here either. (Material's
+    content.tooltips would insert the decoded title as HTML: the site leaves it off.)"""
+    return cell(text)
 
 
 def anchor(name: str) -> str:
