@@ -27,6 +27,9 @@ LANGUAGES = ("zh", "en")
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATUSES = ("verified", "mismatch", "not_run", "failed")
 BADGE_SYMBOL = {"verified": "✓", "mismatch": "✗", "not_run": "○", "failed": "⚠"}
+# Above this many families the verification report counts the figures not re-run by reason
+# instead of listing each (the plugin's nav_family_limit has the same default).
+REPORT_FAMILY_LIMIT = 60
 MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params")
 
 
@@ -366,10 +369,24 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
                 "summary": summarise(by_card.get(card.id, [])),
             })
         pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
+        # A large zoo's report would list tens of thousands of figures nobody re-ran (a 1000-family
+        # report is ~20 MB of Markdown): there, those are counted by reason; each family page still
+        # gives every figure's reason in its badge.
+        collapse = len(cards) > REPORT_FAMILY_LIMIT
+        listed = [v for v in verifications if v["status"] != "not_run"] if collapse else verifications
         rows_by_card: dict[str, list[dict[str, Any]]] = {}
-        for row in verification_rows(cards, verifications, lang):  # grouped once: a filter per family is quadratic
+        for row in verification_rows(cards, listed, lang):  # grouped once: a filter per family is quadratic
             rows_by_card.setdefault(row["card"], []).append(row)
-        families = [{"id": c.id, "name": c.data["name"][lang], "rows": rows_by_card.get(c.id, [])} for c in ordered]
+        not_run: dict[str, Counter[str]] = {}
+        if collapse:
+            for v in verifications:
+                if v["status"] == "not_run":
+                    not_run.setdefault(v["card"], Counter())[(v.get("reason_zh") if lang == "zh" else v.get("reason")) or ""] += 1
+        families = [
+            {"id": c.id, "name": c.data["name"][lang], "rows": rows_by_card.get(c.id, []),
+             "not_run": sorted(not_run.get(c.id, Counter()).items(), key=lambda item: (-item[1], item[0]))}
+            for c in ordered
+        ]
         pages[f"zoo/verification.{lang}.md"] = report.render(lang=lang, t=t, families=families, summary=summarise(verifications))
         pages[f"zoo/performance.{lang}.md"] = env.get_template("performance.md.j2").render(
             lang=lang, t=t, bench=performance, sizes=performance_rows(performance)
