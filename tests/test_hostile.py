@@ -11,6 +11,8 @@ headless Chromium for anything that runs.
 from __future__ import annotations
 
 import ast
+import csv
+import json
 import os
 import multiprocessing
 import re
@@ -491,3 +493,28 @@ def _only_theme_scripts(page: Any) -> bool:
     scripts = page.evaluate("Array.from(document.querySelectorAll('script:not([src])')).map(s => s.textContent)")
     others = page.evaluate("document.querySelectorAll('a[href^=\"javascript:\" i], [onclick], [onerror], [onmouseover]').length")
     return others == 0 and not any("__pwned" in s or "alert(" in s for s in scripts)
+
+
+# --------------------------------------------------------------------------- exports
+
+HOSTILE_NAME = 'Evil, "Net"\n| a | b |\r\n<script>alert(1)</script> {{ 7*7 }} =HYPERLINK("http://x")'
+
+
+@pytest.mark.timeout(60)
+def test_hostile_family_name_survives_the_json_and_csv_exports(tmp_path: Path) -> None:
+    exports = pytest.importorskip("zoocards.exports")
+    pytest.importorskip("pandas")
+    data = yaml.safe_load(MINIMAL_CARD)
+    data["name"] = {"zh": HOSTILE_NAME, "en": HOSTILE_NAME}
+    data["group"] = {"zh": HOSTILE_NAME, "en": HOSTILE_NAME}
+    card = load_text(dump_card(data), tmp_path / "mini.yaml")
+    assert [p for p in check.check_cards([card]) if p.severity == "error"] == []
+    verifications = [dict(v) for v in compare.verify([card], {card.id: []}, {})]
+    exports.write_exports(tmp_path / "api", [card], verifications, {card.id: []})
+
+    with (tmp_path / "api" / "models.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["model"] for row in rows] == ["Mini_A", "Mini_B"]  # the name's commas, quotes and newlines split nothing
+    assert {(row["family_en"], row["group_zh"]) for row in rows} == {(HOSTILE_NAME, HOSTILE_NAME)}
+    records = json.loads((tmp_path / "api" / "models.json").read_text(encoding="utf-8"))
+    assert [(r["model"], r["family_en"]) for r in records] == [("Mini_A", HOSTILE_NAME), ("Mini_B", HOSTILE_NAME)]
