@@ -163,3 +163,20 @@ def test_save_records_failing_midway_keeps_the_previous_file(tmp_path: Path, mon
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card.json"]
+
+
+def test_cli_measurement_limits_reach_every_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--timeout and --memory-mb are how a maintainer bounds a crash, hang or hog (isolation itself: test_measure.py)."""
+    from zoocards import cli
+
+    seen: dict[str, object] = {}
+
+    def fake_run_jobs(jobs: list[measure.Job], root: Path, **limits: object) -> list[object]:
+        seen.update(limits)
+        return []
+
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "mini.yaml").write_text(MINIMAL_CARD.replace("  - name: Mini_B\n", "  - name: Mini_B\n    builder: tests.fake_builders:TinyNet\n"), encoding="utf-8")
+    monkeypatch.setattr(measure, "run_jobs", fake_run_jobs)
+    assert cli.main(["--root", str(tmp_path), "verify", "--kinds", "count", "--timeout", "7.5", "--memory-mb", "300"]) == 0
+    assert (seen["timeout_s"], seen["memory_mb"]) == (7.5, 300)
