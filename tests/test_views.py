@@ -40,7 +40,10 @@ def test_every_model_has_one_leaderboard_row_with_its_family_page_figures(zoo_pa
                 # family page: model, input, top1, top5, ref top1, ref top5, flops, params
                 expected = [family[2], family[3], family[7], family[6]]
                 at = 3 if "Dataset" in board or "数据集" in board else 2
-                assert cells[at:at + 5] == [str(model["input_size"])] + expected, f"{lang} {model['name']}"
+                assert cells[at] == str(model["input_size"])
+                # the family page may add the card's raw claim after the badge; figure and badge are the same
+                for got, want in zip(cells[at + 1:at + 5], expected):
+                    assert want.startswith(got) and (got == want or want[len(got)] == " "), f"{lang} {model['name']}: {got!r} vs {want!r}"
 
 
 def test_latency_columns_are_batch_one_per_hardware_and_precision(zoo_pages: tuple[list[Card], dict[str, str]]) -> None:

@@ -6,6 +6,7 @@ figure shows the text and badge of the family page it links to.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -48,10 +49,16 @@ class PlotSection(TypedDict):
     charts: list[Chart]
 
 
-def _cell(figure: zoo.Figure | None, t: dict[str, Markup]) -> Markup:
+def _cell(figure: zoo.Figure | None, t: dict[str, Markup], badges: dict[tuple[Any, ...], Markup]) -> Markup:
+    """A figure and its badge; badges repeat across a large zoo, so each distinct one is built once."""
     if figure is None:
         return Markup("")
-    return Markup(render.cell(figure["text"])) + render.badge(figure["verification"], t)
+    v = figure["verification"]
+    key = (None,) if v is None else (v["status"], v.get("measured"), v.get("unit"), v.get("reason"), v.get("reason_zh"), str(v.get("acknowledged")))
+    if key not in badges:
+        badges[key] = render.badge(v, t)
+    # The text is a number units.plain wrote (digits, sign, point): nothing to escape.
+    return Markup(figure["text"]) + badges[key]
 
 
 def latency_header(column: zoo.LatencyColumn, t: dict[str, Markup]) -> str:
@@ -67,10 +74,11 @@ def leaderboard_context(entries: list[zoo.Entry], lang: str, t: dict[str, Markup
     latency = zoo.latency_columns(entries)
     columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
     rows = []
+    badges: dict[tuple[Any, ...], Markup] = {}
     for entry in entries:
         figures = entry["figures"]
-        cells = {metric: _cell(figures.get(metric), t) for metric in ("top1", "top5", "flops", "params")}
-        cells.update({c["key"]: _cell(figures.get(c["key"]), t) for c in latency})
+        cells = {metric: _cell(figures.get(metric), t, badges) for metric in ("top1", "top5", "flops", "params")}
+        cells.update({c["key"]: _cell(figures.get(c["key"]), t, badges) for c in latency})
         rows.append(LeaderboardRow(
             card=entry["card"], family=entry["family"][lang], model=entry["model"], anchor=entry["anchor"],
             dataset=entry["dataset"], input_size=entry["input_size"], cells=cells,
@@ -78,36 +86,63 @@ def leaderboard_context(entries: list[zoo.Entry], lang: str, t: dict[str, Markup
     return LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=len({e["dataset"] for e in entries}) > 1)
 
 
-def _points(entries: list[zoo.Entry], x_key: str, series_of: dict[str, str], unit: str, lang: str) -> list[plots.Point]:
+def _points(entries: list[zoo.Entry], x_key: str, series_of: dict[str, str], unit: str, lang: str | None) -> list[plots.Point]:
     points = []
     for entry in entries:
         x, y = entry["figures"].get(x_key), entry["figures"].get("top1")
         if x is None or y is None:
             continue
-        tooltip = f"{entry['model']} · {entry['family'][lang]}: top-1 {y['text']}%, {x['text']} {unit}"
+        family = f" · {entry['family'][lang]}" if lang else ""
+        tooltip = f"{entry['model']}{family}: top-1 {y['text']}%, {x['text']} {unit}"
         points.append(plots.Point(x=float(x["value"]), y=float(y["value"]), label=entry["model"], series=series_of.get(entry["card"], ""), tooltip=tooltip))
     return points
 
 
+def _axes(entries: list[zoo.Entry]) -> list[tuple[str, str, zoo.LatencyColumn | None]]:
+    """(figure key, unit, latency column) of every x axis: FLOPs, Params, each batch-1 latency."""
+    return [("flops", "G MACs", None), ("params", "M", None)] + [(c["key"], "ms", c) for c in zoo.latency_columns(entries)]
+
+
+def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) -> tuple[str, str]:
+    """(x-axis title, caption) in the language of `t`."""
+    x_title = str(t[key]) if column is None else f"{t['latency']} · {latency_header(column, t)}, {t['batch']}=1"
+    return x_title, f"{t['top1']} — {x_title}"
+
+
 def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str]) -> list[Chart]:
-    series = sorted(set(series_of.values()))
     """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
-    axes = [("flops", str(t["flops"]), "G MACs"), ("params", str(t["params"]), "M")]
-    axes += [(c["key"], f"{t['latency']} · {latency_header(c, t)}, {t['batch']}=1", "ms") for c in zoo.latency_columns(entries)]
+    series = sorted(set(series_of.values()))
     out = []
-    for key, x_title, unit in axes:
+    for key, unit, column in _axes(entries):
         points = _points(entries, key, series_of, unit, lang)
         if len(points) < 2:
             continue
-        caption = f"{t['top1']} — {x_title}"
+        x_title, caption = _titles(column, key, t)
         svg = plots.scatter(points, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size)
         out.append(Chart(caption=caption, svg=Markup(svg)))
     return out
 
 
-def family_plots(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> list[Chart]:
-    """The charts of one family page (one colour: the models are all of this family)."""
-    return charts(entries, lang, t, FAMILY_SIZE, {})
+# Stand-ins for the texts that differ between languages: a family's chart is drawn once and
+# the stand-ins replaced per language (x_title, y_title, front label, caption).
+_SLOTS = ("\x00x\x00", "\x00y\x00", "\x00f\x00", "\x00c\x00")
+
+
+def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Markup]]) -> dict[str, list[Chart]]:
+    """The charts of one family page per language, each drawn once (one colour: one family)."""
+    out: dict[str, list[Chart]] = {lang: [] for lang in catalogues}
+    for key, unit, column in _axes(entries):
+        points = _points(entries, key, {}, unit, None)
+        if len(points) < 2:
+            continue
+        drawn = plots.scatter(points, _SLOTS[0], _SLOTS[1], front_label=_SLOTS[2], caption=_SLOTS[3], size=FAMILY_SIZE)
+        for lang, t in catalogues.items():
+            x_title, caption = _titles(column, key, t)
+            svg = drawn
+            for slot, text in zip(_SLOTS, (x_title, str(t["top1"]), str(t["pareto_front"]), caption)):
+                svg = svg.replace(slot, html.escape(text))
+            out[lang].append(Chart(caption=caption, svg=Markup(svg)))
+    return out
 
 
 def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> list[PlotSection]:
@@ -126,10 +161,10 @@ def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> 
     return sections
 
 
-def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR) -> dict[str, str]:
-    """The leaderboard and the plots page, both languages."""
+def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None) -> dict[str, str]:
+    """The leaderboard and the plots page, both languages (pass `entries` when already computed)."""
     env = render.environment(templates_dir)
-    entries = zoo.zoo_entries(cards, verifications, records)
+    entries = zoo.zoo_entries(cards, verifications, records) if entries is None else entries
     pages = {}
     for lang in render.LANGUAGES:
         t = render.strings(templates_dir, lang)
