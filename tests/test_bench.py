@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_bench_build_smoke(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_build.py"), "--sizes", "3", "--write", str(out)],
+        [sys.executable, str(ROOT / "scripts" / "bench_build.py"), "--sizes", "3", "--no-warm-up", "--write", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]

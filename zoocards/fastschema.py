@@ -40,8 +40,8 @@ def compile_schema(schema: Any) -> Check:
         return lambda value: True
     if not isinstance(schema, dict) or set(schema) - _ANNOTATIONS - _KEYWORDS.keys():
         return _never  # something this compiler does not understand: let jsonschema decide
-    checks = [_KEYWORDS[key](schema[key], schema) for key in schema if key in _KEYWORDS]
-    checks = [c for c in checks if c is not None]
+    made = [_KEYWORDS[key](schema[key], schema) for key in schema if key in _KEYWORDS]
+    checks = [c for c in made if c is not None]
     if len(checks) == 1:
         return checks[0]
     return lambda value: all(check(value) for check in checks)
@@ -82,7 +82,7 @@ def _bound(compare: Callable[[Any, Any], bool]) -> Callable[[Any, dict[str, Any]
     return make
 
 
-def _length(compare: Callable[[int, int], bool], kind: type) -> Callable[[Any, dict[str, Any]], Check]:
+def _length(compare: Callable[[int, int], bool], kind: type[str] | type[list[Any]]) -> Callable[[Any, dict[str, Any]], Check]:
     def make(limit: int, schema: dict[str, Any]) -> Check:
         return lambda value: type(value) is not kind or compare(len(value), limit)
     return make

@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-mkdocs", action="store_true", help="time zoocards' own stages only")
     parser.add_argument("--floor-max", type=int, help="skip the plain mkdocs build and the warm `zoocards cards` above this many families (each takes as long as the build)")
     parser.add_argument("--write", help="also write the JSON to this file (perf/bench.json feeds the Performance page)")
+    parser.add_argument("--no-warm-up", action="store_true", help="skip the untimed one-family build that fills the bytecode cache")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -247,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     before = machine()
     results = []
     try:
-        warm_up(workdir, args.seed)
+        if not args.no_warm_up:
+            warm_up(workdir, args.seed)
         for size in sizes:
             floor = args.floor_max is None or size <= args.floor_max
             figures = bench_size(size, workdir, args.seed, mkdocs=not args.no_mkdocs, floor=floor, log=sys.stderr)
@@ -262,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "measured_at": started_at,
         "machine": {**before, "load_average_after": machine()["load_average"]},
         "children_peak_rss_mb": round(self_usage.ru_maxrss / 1024, 1),
-        "bytecode_cached": True,
+        "bytecode_cached": not args.no_warm_up,
         "sizes": results,
     }
     text = json.dumps(document, sort_keys=True, ensure_ascii=False)
