@@ -115,12 +115,20 @@ changed = build.generate(project, cache)
 one_card_s = time.perf_counter() - started
 card.write_text(original, encoding="utf-8")
 build.generate(project, cache)
+card.write_text(original.replace("is a synthetic family", "is an edited synthetic family", 1), encoding="utf-8")
+started = time.perf_counter()
+prose = build.generate(project, cache)
+prose_s = time.perf_counter() - started
+card.write_text(original, encoding="utf-8")
+build.generate(project, cache)
 print(json.dumps({
     "stages": {k: round(v, 3) for k, v in cold.seconds.items()},
     "pages": len(cold.pages), "models": sum(len(c.data["models"]) for c in cold.cards),
     "unchanged": {"seconds": round(sum(again.seconds.values()), 3), "rendered": len(again.rendered), "written": len(again.report.written)},
     "one_card": {"seconds": round(one_card_s, 3), "rendered": len(changed.rendered), "zoo_rendered": changed.zoo_rendered,
                  "written": sorted(changed.report.written)},
+    "one_card_prose": {"seconds": round(prose_s, 3), "rendered": len(prose.rendered), "zoo_rendered": prose.zoo_rendered,
+                       "written": sorted(prose.report.written), "stages": {k: round(v, 3) for k, v in prose.seconds.items()}},
 }))
 """
 
@@ -147,7 +155,7 @@ def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = Tr
         "pages": inner["pages"],
         "zoocards": {**inner["stages"], "total_s": round(own, 3), "load_check_render_s": round(inner["stages"]["load_check"] + inner["stages"]["render"], 3),
                      "process": _figures(generate)},
-        "incremental": {"unchanged": inner["unchanged"], "one_card": inner["one_card"]},
+        "incremental": {"unchanged": inner["unchanged"], "one_card": inner["one_card"], "one_card_prose": inner["one_card_prose"]},
     }
     if not mkdocs:
         return result
