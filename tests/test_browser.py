@@ -92,7 +92,7 @@ def test_search_finds_a_model_by_name(page: Any, base_url: str, prefix: str) -> 
 @pytest.mark.parametrize("prefix", ["", "en/"])
 def test_leaderboard_sorts_by_top1_and_filters(page: Any, base_url: str, prefix: str) -> None:
     page.goto(f"{base_url}/{prefix}zoo/leaderboard/")
-    table = page.locator("table.zc-leaderboard-table")
+    table = page.locator("table[data-zc-leaderboard]")
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
     column = next(i for i, h in enumerate(headers) if h.startswith("Top-1"))
 

@@ -70,7 +70,9 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
                 for _, children in item.items():
                     if isinstance(children, list) and self.config.nav_section in children:
                         position = children.index(self.config.nav_section) + 1
-                        children[position:position] = [f"models/{card_id}.md" for card_id in sorted(ids)]
+                        # on_config runs once per language on the same nav list: add the families once.
+                        families = [f"models/{card_id}.md" for card_id in sorted(ids) if f"models/{card_id}.md" not in children]
+                        children[position:position] = families
                         return
 
     def on_pre_build(self, config: MkDocsConfig) -> None:

@@ -39,7 +39,7 @@
     var table = findTable(marker);
     if (!table || !table.tBodies.length) return;
     marker.dataset.ready = "true";
-    table.classList.add("zc-leaderboard-table");
+    table.setAttribute("data-zc-leaderboard", "");  // an attribute, not a class: Material styles only class-less tables
     var body = table.tBodies[0];
     var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
     var rows = Array.prototype.slice.call(body.rows);
