@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,31 @@ def test_removed_and_renamed_cards_leave_no_pages(tmp_path: Path, monkeypatch: p
     assert families() == ["mini.en.md", "mini.zh.md", "tiny.en.md", "tiny.zh.md"]
     index = (project.docs_dir / "models" / "index.en.md").read_text(encoding="utf-8")
     assert "(tiny.md)" in index and "(maxi.md)" not in index and "(midi.md)" not in index
+
+
+def test_swap_directory_never_leaves_the_target_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, fresh = tmp_path / "site", tmp_path / ".site.new"
+    site.mkdir()
+    (site / "index.html").write_text("old", encoding="utf-8")
+    fresh.mkdir()
+    (fresh / "index.html").write_text("new", encoding="utf-8")
+
+    def no_renames(*args: Any) -> None:
+        raise AssertionError("os.replace was used, leaving site/ missing for a moment")
+
+    if not hasattr(ctypes.CDLL(None), "renameat2"):
+        pytest.skip("no renameat2 in this C library: the two-rename fallback is used")
+    monkeypatch.setattr(os, "replace", no_renames)
+    write.swap_directory(fresh, site)
+    assert (site / "index.html").read_text(encoding="utf-8") == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_swap_directory_recovers_from_a_kill_between_two_renames(tmp_path: Path) -> None:
+    """Where renames are the only way, a run killed between them leaves site/ as .site.old: the next swap restores it first."""
+    old, fresh, site = tmp_path / ".site.old", tmp_path / ".site.new", tmp_path / "site"
+    old.mkdir()
+    (old / "index.html").write_text("previous", encoding="utf-8")
+    fresh.mkdir()
+    (fresh / "index.html").write_text("new", encoding="utf-8")
+    write.swap_directory(fresh, site)
+    assert (site / "index.html").read_text(encoding="utf-8") == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["site"]

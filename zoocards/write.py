@@ -10,6 +10,7 @@ any more (a removed or renamed card) are deleted.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import tempfile
@@ -91,11 +92,31 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
     return report
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one step (Linux renameat2); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0  # type: ignore[no-any-return]
+
+
 def swap_directory(fresh: Path, target: Path) -> None:
-    """Replace directory `target` by `fresh` with two renames, removing the old one after."""
+    """Replace directory `target` by `fresh`, so that `target` is at every moment the old or the new one."""
     old = target.with_name(f".{target.name}.old")
     if old.exists():
-        shutil.rmtree(old)
+        if not target.exists():  # a run killed between the two renames below: put the previous one back first
+            os.replace(old, target)
+        else:
+            shutil.rmtree(old)
+    if target.exists() and exchange(fresh, target):
+        shutil.rmtree(fresh)  # now the previous directory
+        return
+    # Without an atomic exchange, two renames: `target` is missing between them.
     if target.exists():
         os.replace(target, old)
     os.replace(fresh, target)
