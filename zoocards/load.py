@@ -195,7 +195,8 @@ def _scan(text: str, card_path: Path) -> None:
                 else:
                     path, frame.key = frame.path + (frame.key,), None
             nodes += 1
-            where = (event.start_mark.line + 1, event.start_mark.column + 1)
+            mark = event.start_mark
+            where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             if nodes > MAX_NODES:
                 raise CardError([Problem(card_path, *where, format_path(path), f"the card has more than {MAX_NODES} values; split the family into several cards")])
             if isinstance(event, yaml.CollectionStartEvent):
