@@ -160,10 +160,10 @@ def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = Tr
     if not mkdocs:
         return result
     if warm_up:
-        _require(run_child([python, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(root / "mkdocs.yml"), "-d", str(root / "site")], root, env), "warm-up build")
+        _require(run_child([python, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml"), "-d", str(root / "site")], root, env), "warm-up build")
         shutil.rmtree(root, ignore_errors=True)
         return result
-    build = run_child([python, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(root / "mkdocs.yml"), "-d", str(root / "site")], root, env)
+    build = run_child([python, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml"), "-d", str(root / "site")], root, env)
     _require(build, "mkdocs build (with zoocards)")
     note(f"mkdocs build {build['seconds']:.1f} s")
     result.update({"mkdocs_build": _figures(build), "site": site_size(root / "site"), "ratios": {
@@ -172,7 +172,7 @@ def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = Tr
     }})
     if not floor:  # the plain build and the warm `zoocards cards` each take as long again
         return result
-    plain = run_child([python, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(plain_config(root, [synthetic.family_id(i) for i in range(families)])), "-d", str(root / "site-plain")], root, env)
+    plain = run_child([python, "-m", "mkdocs", "build", "--strict", "-f", str(plain_config(root, [synthetic.family_id(i) for i in range(families)])), "-d", str(root / "site-plain")], root, env)
     _require(plain, "mkdocs build (plain)")
     note(f"plain mkdocs build {plain['seconds']:.1f} s")
     cards = run_child([python, "-m", "zoocards.cli", "--root", str(root), "cards"], root, env)
@@ -260,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
             warm_up(workdir, args.seed)
         for size in sizes:
             floor = args.floor_max is None or size <= args.floor_max
-            figures = bench_size(size, workdir, args.seed, mkdocs=not args.no_mkdocs, floor=floor, log=sys.stderr)
+            try:
+                figures = bench_size(size, workdir, args.seed, mkdocs=not args.no_mkdocs, floor=floor, log=sys.stderr)
+            except SystemExit as failure:  # one size failing still leaves the others' figures
+                results.append({"families": size, "error": str(failure)[-2000:]})
+                print(f"{size} families: {failure}", file=sys.stderr, flush=True)
+                continue
             results.append(figures)
             print(_summary_line(figures), flush=True)
     finally:

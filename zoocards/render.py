@@ -398,6 +398,8 @@ def performance_rows(bench: dict[str, Any] | None) -> list[dict[str, str]]:
     """The Performance page's table: one row per zoo size of perf/bench.json (scripts/bench_build.py)."""
     rows = []
     for size in (bench or {}).get("sizes", []):
+        if "error" in size:
+            continue
         own, build, plain, warm = size["zoocards"], size.get("mkdocs_build"), size.get("mkdocs_plain"), size.get("make_cards_warm")
         rows.append({
             "families": str(size["families"]), "models": str(size["models"]),
