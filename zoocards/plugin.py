@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pathspec
 from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -63,7 +64,12 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         """List each family under the section holding the family index, for small zoos."""
         assert self.project is not None
         ids = [p.stem for p in load.card_paths(self.project.cards_dir)]
-        if not config.nav or len(ids) > self.config.nav_family_limit:
+        if len(ids) > self.config.nav_family_limit:
+            # Left out on purpose: tell mkdocs, or a strict build fails on "pages not in nav".
+            unlisted = pathspec.gitignore.GitIgnoreSpec.from_lines(["/models/*.md", "!/models/index.*"])
+            config.not_in_nav = config.not_in_nav + unlisted if config.not_in_nav else unlisted
+            return
+        if not config.nav:
             return
         for item in config.nav:
             if isinstance(item, dict):
