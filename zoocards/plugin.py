@@ -44,6 +44,7 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         self.project: build.Project | None = None
         self.generated: build.Generated | None = None
         self.root_site_dir: str | None = None
+        self.exported: tuple[str, str] | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         root = Path(config.config_file_path).resolve().parent
@@ -111,4 +112,8 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
     def on_post_build(self, config: MkDocsConfig) -> None:
         # Runs once per language; the exports belong to the root site only.
         if self.generated is not None and config.site_dir == self.root_site_dir:
+            done = (self.generated.fingerprint, config.site_dir)
+            if self.exported == done and (Path(config.site_dir) / "api").is_dir():
+                return  # mkdocs-static-i18n's second language: the same exports are already there
             build.write_api(Path(config.site_dir), self.generated)
+            self.exported = done
