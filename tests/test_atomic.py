@@ -84,7 +84,7 @@ def test_killed_build_keeps_the_previous_site_and_the_next_build_leaves_no_orpha
     removed and another renamed (file and id): the next build's site/ has no page of either."""
     for variable in ("ZOOCARDS_CARDS_DIR", "ZOOCARDS_MEASUREMENTS_DIR"):
         monkeypatch.delenv(variable, raising=False)
-    project = copy_project(tmp_path / "zoo")
+    project = copy_project(tmp_path / "zoo", search=False)
     for card_id in ("mini", "maxi", "midi"):
         (project.cards_dir / f"{card_id}.yaml").write_text(MINIMAL_CARD.replace("id: mini", f"id: {card_id}"), encoding="utf-8")
     monkeypatch.chdir(project.root)
@@ -112,6 +112,7 @@ def test_killed_build_keeps_the_previous_site_and_the_next_build_leaves_no_orpha
     assert not fresh.exists() and not project.site_dir.with_name(".site.old").exists()
 
 
+@pytest.mark.slow  # imports paddle in the workers
 @pytest.mark.timeout(180)
 def test_killed_verify_keeps_measurement_files_valid(tmp_path: Path) -> None:
     pytest.importorskip("paddle")

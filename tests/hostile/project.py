@@ -9,14 +9,26 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from tests.conftest import ROOT
 from zoocards import build
 
 
-def copy_project(destination: Path) -> build.Project:
-    """mkdocs.yml, site_src/ and templates/ copied into `destination`, with empty cards/ and measurements/."""
+def copy_project(destination: Path, *, search: bool = True) -> build.Project:
+    """mkdocs.yml, site_src/ and templates/ copied into `destination`, with empty cards/ and measurements/.
+
+    `search=False` drops the search plugin, whose Chinese word segmentation is most of a small
+    build's time, for tests about files rather than pages."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "mkdocs.yml", destination / "mkdocs.yml")
+    if not search:
+        config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+        config["plugins"] = [p for p in config["plugins"] if not (p == "search" or isinstance(p, dict) and "search" in p)]
+        for plugin in config["plugins"]:
+            if isinstance(plugin, dict) and "i18n" in plugin:
+                plugin["i18n"]["reconfigure_search"] = False
+        (destination / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     for directory in ("site_src", "templates"):
         shutil.copytree(ROOT / directory, destination / directory, ignore=shutil.ignore_patterns(".*.tmp"))
     (destination / "cards").mkdir(exist_ok=True)
