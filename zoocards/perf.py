@@ -82,7 +82,9 @@ def plain_config(root: Path, families: list[str]) -> Path:
     config = yaml.safe_load((root / "mkdocs.yml").read_text(encoding="utf-8"))
     config["plugins"] = [p for p in config.get("plugins", []) if p != "zoocards" and not (isinstance(p, dict) and "zoocards" in p)]
     config["docs_dir"] = str(root / "site_src")
-    if len(families) <= NAV_FAMILY_LIMIT:
+    if len(families) > NAV_FAMILY_LIMIT:  # as the plugin does: left out of the nav on purpose
+        config["not_in_nav"] = "/models/*.md\n!/models/index.*"
+    else:
         for item in config.get("nav") or []:
             for children in item.values() if isinstance(item, dict) else []:
                 if isinstance(children, list) and "models/index.md" in children:
@@ -268,24 +270,32 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             results.append(figures)
             print(_summary_line(figures), flush=True)
+            if args.write:  # after every size, so a long run that is stopped keeps what it measured
+                _write(Path(args.write), _document(started_at, before, results, not args.no_warm_up))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    self_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    document = {
+    document = _document(started_at, before, results, not args.no_warm_up)
+    if args.write:
+        _write(Path(args.write), document)
+    print(json.dumps(document, sort_keys=True, ensure_ascii=False))
+    return 0
+
+
+def _document(started_at: str, before: dict[str, Any], results: list[dict[str, Any]], bytecode_cached: bool) -> dict[str, Any]:
+    return {
         "schema_version": BENCH_SCHEMA_VERSION,
         "measured_at": started_at,
         "machine": {**before, "load_average_after": machine()["load_average"]},
-        "children_peak_rss_mb": round(self_usage.ru_maxrss / 1024, 1),
-        "bytecode_cached": not args.no_warm_up,
+        "children_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "bytecode_cached": bytecode_cached,
         "sizes": results,
     }
-    text = json.dumps(document, sort_keys=True, ensure_ascii=False)
-    if args.write:
-        Path(args.write).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.write).write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(text)
-    return 0
+
+
+def _write(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _summary_line(figures: dict[str, Any]) -> str:
