@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Import every corpus page and seed, render the card, and count the figures that survive.
 
-usage: import_roundtrip.py [--keep-comparisons] [SHARED_DIR]   (default: ../shared next to the repository)
+usage: import_roundtrip.py [SHARED_DIR]   (default: ../shared next to the repository)
 
 A figure survives when the rendered family page has a table row naming the model that
 holds the same number, or the number x/÷ 100 or 1000 (percent <-> fraction, M <-> G).
+A row whose model carries a footnote (`Name<sup>[1]</sup>`, e.g. other pretraining) is
+counted too; its figures may survive under the name plus a suffix (`Name_22kto1k`).
 Figures that do not survive must be in the importer's report; the script says which.
 Exit 0 only when every lost figure is reported.
 """
@@ -39,8 +41,8 @@ class PageResult:
     notes: list[str] = field(default_factory=list)
 
 
-def source_figures(text: str) -> list[tuple[int, str, str]]:
-    """(line, model, figure) for every numeric cell of a table row whose first cell names a model."""
+def source_figures(text: str) -> list[tuple[int, str, str, bool]]:
+    """(line, model, figure, footnoted) for every numeric cell of a table row whose first cell names a model."""
     figures = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -49,10 +51,11 @@ def source_figures(text: str) -> list[tuple[int, str, str]]:
         cells = [c.strip() for c in stripped.strip("|").split("|")]
         if len(cells) < 2:
             continue
-        name = re.sub(r"<[^>]+>", "", cells[0]).strip()
+        footnoted = bool(re.search(r"<sup>\s*\[\d+\]\s*</sup>", cells[0]))
+        name = re.sub(r"<[^>]+>", "", re.sub(r"<sup>\s*\[\d+\]\s*</sup>", "", cells[0])).strip()
         if not MODEL_CELL.fullmatch(name) or name.lower() in ("model", "models"):
             continue
-        figures.extend((number, name, cell) for cell in cells[1:] if re.fullmatch(r"-?\d+(?:\.\d+)?", cell))
+        figures.extend((number, name, cell, footnoted) for cell in cells[1:] if re.fullmatch(r"-?\d+(?:\.\d+)?", cell))
     return figures
 
 
@@ -61,29 +64,29 @@ def rendered_rows(markdown: str) -> list[str]:
     return [html.unescape(re.sub(r"<[^>]+>", " ", line)) for line in markdown.splitlines() if line.startswith("|")]
 
 
-def survives(model: str, figure: str, rows: list[str]) -> bool:
-    """Is the figure (or x/÷ 100, 1000) in a rendered row that names the model?"""
+def survives(model: str, figure: str, rows: list[str], variant: bool = False) -> bool:
+    """Is the figure (or x/÷ 100, 1000) in a rendered row that names the model (or, for a variant, the model plus a suffix)?"""
     value = float(figure)
     candidates = (value, value * 100, value / 100, value * 1000, value / 1000)
-    named = re.compile(r"(?<![\w])" + re.escape(model) + r"(?![\w])")
+    named = re.compile(r"(?<![\w])" + re.escape(model) + (r"(?:_\w+)?" if variant else "") + r"(?![\w])")
     for row in rows:
         if named.search(row) and any(abs(float(n) - c) <= 1e-9 * max(1.0, abs(c)) for n in NUMBER_IN_TEXT.findall(row.replace(",", "")) for c in candidates):
             return True
     return False
 
 
-def roundtrip(sources: list[tuple[Path, str]], card_id: str, keep_comparisons: bool = False) -> PageResult:
+def roundtrip(sources: list[tuple[Path, str]], card_id: str) -> PageResult:
     """Import the page(s), render the card, and check every source figure against the render."""
     result = PageResult(" + ".join(str(p) for p, _ in sources))
-    imported = importer.import_pages([(p.read_text(encoding="utf-8"), str(p), lang) for p, lang in sources], card_id, keep_comparisons=keep_comparisons)
+    imported = importer.import_pages([(p.read_text(encoding="utf-8"), str(p), lang) for p, lang in sources], card_id)
     result.notes = [str(n) for n in imported.notes]
     card = load_text(imported.text, Path(f"{card_id}.yaml"))
     pages = render.render_family(card, [], [])
     rows = [rendered_rows(text) for text in pages.values()]
     for path, _ in sources:
-        for line, model, figure in source_figures(path.read_text(encoding="utf-8")):
+        for line, model, figure, footnoted in source_figures(path.read_text(encoding="utf-8")):
             result.total += 1
-            if all(survives(model, figure, lang_rows) for lang_rows in rows):
+            if all(survives(model, figure, lang_rows, footnoted) for lang_rows in rows):
                 result.found += 1
                 continue
             where = f"{path}:{line}"
@@ -128,10 +131,9 @@ def _slug(stem: str) -> str:
 
 def main(argv: list[str]) -> int:
     """Run every page and print one line per page, then the misses."""
-    keep = "--keep-comparisons" in argv
     positional = [a for a in argv[1:] if not a.startswith("--")]
     shared = Path(positional[0]) if positional else ROOT.parent / "shared"
-    results = [roundtrip(sources, card_id, keep) for sources, card_id in pages(shared)]
+    results = [roundtrip(sources, card_id) for sources, card_id in pages(shared)]
     total = found = 0
     for result in results:
         total, found = total + result.total, found + result.found

@@ -20,7 +20,7 @@ BUILDERS = {"TinyNet_S": "ppcls.arch.backbone.model_zoo.tinynet:TinyNet_S"}
 
 
 def _import(*names: str, card_id: str = "tinynet") -> importer.ImportResult:
-    langs = {"tinynet.md": "zh", "tinynet_en.md": "en", "comparison.md": "en"}
+    langs = {"tinynet.md": "zh", "tinynet_en.md": "en", "comparison.md": "en", "pretrained.md": "en"}
     return importer.import_pages([((FIXTURES / n).read_text(encoding="utf-8"), n, langs[n]) for n in names], card_id, BUILDERS)
 
 
@@ -49,8 +49,8 @@ def test_numbers_are_written_exactly_as_the_page_wrote_them() -> None:
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        # fractions, FLOPs<br>(G), Params<br>(M)
-        ("tinynet.md", {"accuracy": "fraction", "flops": {"scale": "G", "convention": "MACs"}, "params": "M"}),
+        # fractions, FLOPs<br>(G), Params<br>(M), 'Storage Size(M)' is megabytes
+        ("tinynet.md", {"accuracy": "fraction", "flops": {"scale": "G", "convention": "MACs"}, "params": "M", "storage": "MB"}),
         # 'Top-1 Acc(\%)' says percent; 'FLOPs(M)' says M
         ("comparison.md", {"accuracy": "percent", "flops": {"scale": "M", "convention": "MACs"}, "params": "M"}),
     ],
@@ -86,12 +86,36 @@ def test_sizes_names_and_links_are_read() -> None:
 def test_every_figure_lands_in_the_card_or_in_the_report() -> None:
     result = _import("tinynet.md", "tinynet_en.md")
     messages = [str(n) for n in result.notes]
-    assert (result.figures, result.landed) == (48, 45)
-    assert "tinynet.md:23: not imported: TinyNet_S: Storage Size(M) = 12.5 — unknown column" in messages
-    assert "tinynet.md:25: not imported: TinyNet_L_wide: Storage Size(M) = 40.0 — unknown column" in messages
+    assert (result.figures, result.landed) == (48, 47)
     assert "tinynet.md:25: not imported: TinyNet_L_wide: (no header) = 7 — a cell beyond the last header" in messages
     assert "tinynet.md:24: TinyNet_M: 7 cells for 8 columns; cells were matched to headers by position" in messages
-    assert "tinynet.md:21: unknown column 'Storage Size(M)': its figures are listed below; the card format has no field for it" in messages
+    assert "tinynet_en.md:18: column 'Resize Short Size': 2 figures (lines 18-19) stored as models[].eval.resize_short (the metrics table shows it; accuracy re-runs resize to it)" in messages
+
+
+def test_storage_sizes_and_resize_sizes_land_on_the_models() -> None:
+    card = _card(_import("tinynet.md", "tinynet_en.md"))
+    found = [(m["name"], m["metrics"].get("storage"), m.get("eval")) for m in card.data["models"]]
+    assert found == [("TinyNet_S", 12.5, {"resize_short": 256}), ("TinyNet_M", None, {"resize_short": 292}), ("TinyNet_L_wide", 40.0, None)]
+    index, _ = _model(card, "TinyNet_L_wide")
+    assert card.raw_number(("models", index, "metrics", "storage")) == "40.0"
+
+
+def test_a_resize_size_that_contradicts_an_earlier_one_is_kept_on_its_benchmark_row_or_reported() -> None:
+    page = (
+        "# X\n\n"
+        "| Models | Crop Size | Resize Short Size | FP32<br>Batch Size=1<br>(ms) |\n|---|---|---|---|\n| TinyNet_S | 224 | 256 | 0.81 |\n\n"
+        "| Models | Crop Size | Resize Short Size | FP16<br>Batch Size=1<br>(ms) |\n|---|---|---|---|\n| TinyNet_S | 224 | 288 | 0.51 |\n\n"
+        "| Models | Top5 | Resize Short Size |\n|---|---|---|\n| TinyNet_S | 0.80 | 300 |\n"
+    )
+    result = importer.import_pages([(page, "x.md", "en")], "tinynet", BUILDERS)
+    card = _card(result)
+    messages = [str(n) for n in result.notes]
+    # A timing run with other preprocessing: the page states a condition of that run.
+    assert card.data["models"][0]["eval"] == {"resize_short": 256}
+    assert card.data["benchmarks"][1]["rows"] == [{"model": "TinyNet_S", "resize_short": 288, "values": [0.51]}]
+    assert "x.md:9: TinyNet_S: resize_short 288 differs from the 256 written earlier; kept on this benchmark's row as a condition of the run — check which is right" in messages
+    # No run to attach it to: the contradiction goes to the report.
+    assert "x.md:13: not imported: TinyNet_S: Resize Short Size = 300 — conflicts with resize_short 256 written earlier for the same model; keep the right one by hand" in messages
 
 
 def test_an_english_table_equal_to_the_chinese_one_is_merged_not_repeated() -> None:
@@ -120,14 +144,45 @@ def test_a_page_scraped_with_viewer_artefacts_imports_like_the_clean_page() -> N
     assert (a.figures, a.landed) == (b.figures, b.landed)
 
 
-def test_comparison_ablation_and_other_task_tables_are_reported_not_imported() -> None:
+def test_ablation_and_other_task_tables_are_reported_not_imported() -> None:
     result = _import("comparison.md", card_id="litenet")
     assert [m["name"] for m in _card(result, "litenet").data["models"]] == ["LiteNet_x0_5", "LiteNet_x1_0"]
     messages = [str(n) for n in result.notes]
     assert "comparison.md:9: not imported: table 'SE Location | Top-1 Acc(\\%) | Latency(ms)' (4 figures) has no model names in its first column (an ablation or comparison of settings)" in messages
-    assert "comparison.md:25: not imported: OtherNet_A: Params(M) = 2.0, FLOPs(M) = 99, Top-1 Acc(\\%) = 65.03, Top-5 Acc(\\%) = 85.72 — a model of another family in a comparison table; it belongs on its own card (or import with --keep-comparisons)" in messages
     assert "comparison.md:30: not imported: table 'Backbone | mAP(%) | Latency(ms)' (4 figures) reports another task (detection/segmentation)" in messages
-    assert (result.figures, result.landed) == (24, 12)  # 4 + 4 + 4 reported, the bold LiteNet row matches its first figures
+    assert (result.figures, result.landed) == (24, 16)  # 4 + 4 reported, the bold LiteNet row matches its first figures
+
+
+def test_other_families_rows_are_quoted_in_comparisons_not_made_models() -> None:
+    card = _card(_import("comparison.md", card_id="litenet"), "litenet")
+    assert "OtherNet_A" not in [m["name"] for m in card.data["models"]]  # a model belongs to one family
+    assert card.data["comparisons"] == [{
+        "title": {"zh": "Comparison with other networks", "en": "Comparison with other networks"},
+        "columns": [{"metric": "params", "unit": "M"}, {"metric": "flops", "unit": "M"}, {"metric": "top1", "unit": "percent"}, {"metric": "top5", "unit": "percent"}],
+        "rows": [{"model": "OtherNet_A", "values": [2.0, 99, 65.03, 85.72]}],
+    }]
+    assert card.raw_number(("comparisons", 0, "rows", 0, "values", 0)) == "2.0"
+
+
+def test_rows_footnoted_with_another_pretraining_become_models_named_for_their_weights() -> None:
+    backbones = {"GlassNet_base_384": "ppcls.arch.backbone.model_zoo.glassnet:GlassNet_base_384"}
+    page = (FIXTURES / "pretrained.md").read_text(encoding="utf-8")
+    result = importer.import_pages([(page, "pretrained.md", "en")], "glassnet", backbones)
+    card = _card(result, "glassnet")
+    assert [(m["name"], m.get("builder"), m["input_size"], m["metrics"]["top1"]) for m in card.data["models"]] == [
+        ("GlassNet_small_224", None, 224, 0.741),
+        ("GlassNet_base_384", backbones["GlassNet_base_384"], 384, 0.782),
+        # the same architecture with other weights: built alike, named as the zoo names those weights
+        ("GlassNet_base_384_22kto1k", backbones["GlassNet_base_384"], 384, 0.815),
+        ("GlassNet_huge_384_22kto1k", None, 384, 0.834),
+    ]
+    messages = [str(n) for n in result.notes]
+    assert "pretrained.md:9: rows marked [1] (lines 13-14): imported as other models, named with _22kto1k as the zoo names weights with the pretraining the footnote states ('pretrained on ImageNet-22k, then fine-tuned on ImageNet-1k.'); check the names" in messages
+    assert "pretrained.md:14: GlassNet_huge_384_22kto1k: no `def GlassNet_huge_384(` in the installed paddleclas; builder omitted (its figures will be 'not re-run')" in messages
+    # A footnote that names no pretraining gives no name: the second row stays in the report.
+    assert "pretrained.md:15: not imported: GlassNet_small_224: Top1 = 0.7440, Top5 = 0.9180, FLOPs (G) = 1.20, Params (M) = 8.5 — a second row for GlassNet_small_224 in the same table (GlassNet_small_224[2]); a card names each model once — add it under its own name" in messages
+    assert [row["model"] for row in card.data["comparisons"][0]["rows"]] == ["OtherNet_B"]
+    assert (result.figures, result.landed) == (28, 24)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +210,7 @@ def test_model_names_lose_markup(cell: str, expected: str | None) -> None:
         ("Params<br/>(M)", "metric", "params", "M", None, None, None),
         ("Top-1 Acc(\\%)", "metric", "top1", "percent", None, None, None),
         ("Reference<br>top5", "metric", "reference_top5", "", None, None, None),  # unit from the values
-        ("Storage Size(M)", "unknown", "", "", None, None, None),
+        ("Storage Size(M)", "metric", "storage", "MB", None, None, None),  # megabytes of the model file, not a count
     ],
 )
 def test_columns_are_classified_from_their_headers(header: str, kind: str, metric: str, unit: str, precision: str | None, batch: int | None, threads: int | None) -> None:
@@ -180,7 +235,7 @@ def test_cli_writes_the_card_and_refuses_to_overwrite(tmp_path: Path, capsys: py
     out = tmp_path / "cards" / "tinynet.yaml"
     args = ["import", str(FIXTURES / "tinynet.md"), "--en", str(FIXTURES / "tinynet_en.md"), "-o", str(out)]
     assert cli.main(args) == 0
-    assert f"{out}: 45/48 figures imported, 3 listed above as not imported" in capsys.readouterr().out
+    assert f"{out}: 47/48 figures imported, 1 listed above as not imported" in capsys.readouterr().out
     assert cli.main(["check", str(out)]) == 0
     assert cli.main(args) == 1
     assert f"zoocards: {out} already exists; pass --force to replace it" in capsys.readouterr().err
@@ -199,7 +254,7 @@ def test_round_trip_of_the_fixtures_keeps_every_figure_it_does_not_report(tmp_pa
     script = _roundtrip_script()
     result = script.roundtrip([(FIXTURES / "tinynet.md", "zh"), (FIXTURES / "tinynet_en.md", "en")], "tinynet")
     assert result.unreported == []
-    assert (result.found, result.total) == (43, 48)  # lost: 2 storage sizes, the 7 past the header, 2 resize sizes
+    assert (result.found, result.total) == (47, 48)  # lost: the 7 past the last header (reported)
 
 
 def test_round_trip_of_the_corpus_and_seeds_reports_everything_it_loses() -> None:
@@ -218,13 +273,3 @@ def test_every_seed_imports_into_a_card_that_renders() -> None:
         pages = render.render_family(load_text(result.text, Path("seed.yaml")), [], [])
         assert set(pages) == {"models/seed.zh.md", "models/seed.en.md"}
         assert re.search(r"^# yaml-language-server", result.text)
-
-
-def test_keep_comparisons_imports_the_other_families_rows_as_models() -> None:
-    page = (FIXTURES / "comparison.md").read_text(encoding="utf-8")
-    result = importer.import_pages([(page, "comparison.md", "en")], "litenet", {}, keep_comparisons=True)
-    card = _card(result, "litenet")
-    _, other = _model(card, "OtherNet_A")
-    assert other["metrics"] == {"top1": 65.03, "top5": 85.72, "flops": 99, "params": 2.0}
-    assert "comparison.md:25: OtherNet_A: a model of another family from a comparison table, kept as a model of this card (--keep-comparisons)" in [str(n) for n in result.notes]
-    assert (result.figures, result.landed) == (24, 16)  # only the ablation and detection tables stay out

@@ -61,7 +61,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.exists() and not args.force:
         raise ZoocardsError(f"{output} already exists; pass --force to replace it")
-    result = importer.import_files(Path(args.page), Path(args.en) if args.en else None, output.stem, keep_comparisons=args.keep_comparisons)
+    result = importer.import_files(Path(args.page), Path(args.en) if args.en else None, output.stem)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(result.text, encoding="utf-8")
     for note in result.notes:
@@ -230,7 +230,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--en", metavar="PAGE_en.md", help="the English twin of PAGE")
     p.add_argument("-o", "--output", required=True, metavar="cards/NAME.yaml", help="the card to write; its file name is the card id")
     p.add_argument("--force", action="store_true", help="replace OUTPUT when it exists")
-    p.add_argument("--keep-comparisons", action="store_true", help="also import the other families' rows of comparison tables as models of this card")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("new", help="write a commented card cards/NAME.yaml that passes the checks")

@@ -24,7 +24,13 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,79}$")
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 SCHEMA_LINE = "# yaml-language-server: $schema=../zoocards/schema/card-v1.schema.json"
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params")
+MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params", "storage")
+# A footnote on a model name that says which pretraining its weights had, and the suffix PaddleClas
+# gives those weights (SwinTransformer_base_patch4_window7_224_22kto1k_pretrained.pdparams).
+PRETRAINING_SUFFIXES = (
+    (re.compile(r"22k.*1k", re.I | re.S), "_22kto1k"),
+    (re.compile(r"22k", re.I), "_22k"),
+)
 
 # (pattern found in a header, section title or footnote, hardware, kind, id stem); first match wins.
 HARDWARE = (
@@ -75,6 +81,7 @@ class Table:
     section: str
     before: str
     after: str
+    lead: str = ""  # the last line of prose before the table
 
 
 @dataclass
@@ -120,6 +127,20 @@ class Benchmark:
     lang: str
     page: str = ""
     line: int = 0
+    merged_into: Benchmark | None = None
+
+
+@dataclass
+class Comparison:
+    """A comparison table being assembled from the rows of other families in one page table."""
+
+    title: dict[str, str]
+    hardware: str | None
+    columns: list[dict[str, Any]]
+    rows: dict[str, dict[str, Any]]
+    page: str
+    line: int
+    benchmark: Benchmark | None = None  # the benchmark the same table's own rows went to
 
 
 @dataclass
@@ -248,7 +269,7 @@ def parse_page(text: str, name: str, lang: str) -> Page:
                 if ln.strip().startswith(("#", "|")):
                     break
                 after_text.append(ln)
-            page.tables.append(Table(header, rows, number, section, " ".join(paragraph[-3:]), "\n".join(after_text)))
+            page.tables.append(Table(header, rows, number, section, " ".join(paragraph[-3:]), "\n".join(after_text), paragraph[-1] if paragraph else ""))
             if in_intro:
                 intro.append("")
             paragraph = []
@@ -315,6 +336,8 @@ def classify(header: str, position: int) -> Column:
     low = text.lower()
     if position == 0:
         return Column("model")
+    if re.search(r"storage|存储", low):
+        return Column("metric", "storage", _scale(text, "M") + "B")  # 'Storage Size(M)': a file size in MB
     if low in ("size", "crop size", "input size", "尺寸", "输入尺寸") or low.startswith("size"):
         return Column("input_size")
     if "resize" in low:
@@ -397,15 +420,16 @@ def builder_index(directory: Path | None = None) -> dict[str, str]:
 
 
 class _Importer:
-    def __init__(self, card_id: str, backbones: dict[str, str], keep_comparisons: bool = False) -> None:
+    def __init__(self, card_id: str, backbones: dict[str, str]) -> None:
         self.card_id = card_id
-        self.keep_comparisons = keep_comparisons
         self.backbones = backbones
         self.notes: list[Note] = []
         self.models: dict[str, dict[str, Any]] = {}
         self.family: set[str] = set()
         self.units: dict[str, str] = {}
         self.benchmarks: list[Benchmark] = []
+        self.comparisons: list[Comparison] = []
+        self.renamed: dict[tuple[str, int, str, str, str], list[int]] = {}
         self.downloads: list[dict[str, Any]] = []
         self.papers: list[dict[str, Any]] = []
         self.code: list[dict[str, str]] = []
@@ -432,17 +456,21 @@ class _Importer:
         """Turn the grouped figures into report lines."""
         for (page, line, model, reason), cells in self.unmapped_cells.items():
             self.notes.append(Note(page, line, f"not imported: {model}: {', '.join(cells)} — {reason}"))
+        for (page, line, marker, text, suffix), lines in self.renamed.items():
+            self.notes.append(Note(page, line, f"rows marked [{marker}] (lines {lines[0]}-{lines[-1]}): imported as other models, named with {suffix} as the zoo names weights with the pretraining the footnote states ('{text}'); check the names"))
         for (page, what), items in self.asides.items():
             lines = sorted(line for line, _ in items)
-            self.notes.append(Note(page, lines[0], f"{what}: {len(items)} figures (lines {lines[0]}-{lines[-1]}) stored as models[].eval.resize_short, for accuracy re-runs; the page's tables do not show them"))
+            self.notes.append(Note(page, lines[0], f"{what}: {len(items)} figures (lines {lines[0]}-{lines[-1]}) stored as models[].eval.resize_short (the metrics table shows it; accuracy re-runs resize to it)"))
 
     # ---- models
 
-    def model(self, name: str, page: Page, line: int) -> dict[str, Any]:
+    def model(self, name: str, page: Page, line: int, architecture: str | None = None) -> dict[str, Any]:
         if name not in self.models:
-            entry: dict[str, Any] = {"name": name, "metrics": {}, "line": line}
-            if name in self.backbones:
-                entry["builder"] = self.backbones[name]
+            entry: dict[str, Any] = {"name": name, "metrics": {}, "line": line, "architecture": architecture or name}
+            # A variant named after its weights (X_22kto1k) is built like its architecture X.
+            built = next((n for n in (name, architecture) if n and n in self.backbones), None)
+            if built:
+                entry["builder"] = self.backbones[built]
             self.models[name] = entry
         return self.models[name]
 
@@ -494,9 +522,14 @@ class _Importer:
                 values = [number_text(row[i].text) for row in table.rows if i < len(row)]
                 accuracy_units[i] = infer_accuracy_unit([v for v in values if v])
         benchmark = self.benchmark_for(page, table, columns, headers, bench_columns, context) if bench_columns else None
+        quoted: Comparison | None = None
+        footnotes = _footnotes(table.after)
         seen_in_table: set[str] = set()
         for row, name in zip(table.rows, names):
             numbers = [(c, number_text(c.text)) for c in row[1:] if number_text(c.text)]
+            architecture = name
+            if name is not None:
+                name = self.footnoted_name(page, table, row[0], name, footnotes)
             if name is None:
                 for c, _ in numbers:
                     self.unmapped(page, c, strip_tags(row[0].text) if row else "?", headers[c.column] if c.column < len(headers) else "", "the first cell is not a model name")
@@ -506,14 +539,13 @@ class _Importer:
                     self.unmapped(page, c, name, headers[c.column] if c.column < len(headers) else "", f"a second row for {name} in the same table ({strip_tags(row[0].text)}); a card names each model once — add it under its own name")
                 continue
             seen_in_table.add(name)
-            foreign = comparison and name not in self.family
-            if foreign and not self.keep_comparisons:
-                for c, _ in numbers:
-                    self.unmapped(page, c, name, headers[c.column] if c.column < len(headers) else "", "a model of another family in a comparison table; it belongs on its own card (or import with --keep-comparisons)")
+            if comparison and name not in self.family:
+                # Another family's model: quoted in the card's comparisons, never one of its models.
+                if numbers:
+                    quoted = quoted or self.comparison_for(page, table, columns, headers, accuracy_units, context, benchmark)
+                    self.quote(page, row, name, columns, headers, quoted)
                 continue
-            if foreign and name not in self.models:
-                self.note(page, row[0].line, f"{name}: a model of another family from a comparison table, kept as a model of this card (--keep-comparisons)")
-            self.model(name, page, row[0].line)
+            self.model(name, page, row[0].line, architecture)
             if first_table or not comparison:
                 self.family.add(name)
             if len(row) != len(columns):
@@ -538,6 +570,81 @@ class _Importer:
                 self.place(page, table, cell, name, raw, col, header, accuracy_units.get(cell.column, col.unit), benchmark)
         if benchmark and benchmark.rows:
             self.benchmarks.append(benchmark)
+        if quoted is not None and quoted.rows:
+            self.comparisons.append(quoted)
+
+    def footnoted_name(self, page: Page, table: Table, cell: Cell, name: str, footnotes: dict[str, str]) -> str:
+        """The name of a row whose model carries a footnote on its pretraining: the zoo's name for those weights."""
+        marker = re.search(r"<sup>\s*\\?\[?\s*(\d+)\s*\\?\]?\s*</sup>", cell.text, re.I)
+        text = footnotes.get(marker.group(1), "") if marker else ""
+        suffix = next((suffix for pattern, suffix in PRETRAINING_SUFFIXES if pattern.search(text)), None)
+        if marker is None or suffix is None or name.endswith(suffix):
+            return name
+        # Same architecture, other weights: another model, which the zoo names by its suffix.
+        self.renamed.setdefault((page.name, table.line, marker.group(1), text, suffix), []).append(cell.line)
+        return name + suffix
+
+    def comparison_for(self, page: Page, table: Table, columns: list[Column], headers: list[str], accuracy_units: dict[int, str], context: str, benchmark: Benchmark | None) -> Comparison:
+        """An empty comparison with one column per figure column of the table that a comparison can hold."""
+        note_precision = _note_precision(context)
+        specs: list[dict[str, Any]] = []
+        identities: set[tuple[Any, ...]] = set()
+        for index, col in enumerate(columns):
+            spec = _quoted_column(col, headers[index], accuracy_units.get(index, col.unit), note_precision)
+            if spec is None:
+                continue
+            identity = (spec["metric"], spec.get("precision"), spec.get("batch_size"), spec.get("threads"), spec.get("label"))
+            if identity in identities and "label" not in spec:
+                spec["label"] = headers[index]
+            identities.add((spec["metric"], spec.get("precision"), spec.get("batch_size"), spec.get("threads"), spec.get("label")))
+            specs.append({**spec, "_index": index})
+        hardware = None
+        if any(spec["metric"] in ("latency", "fps") for spec in specs):  # a device means something only to timings
+            found = next((c.hardware for c in columns if c.hardware), None) or hardware_in(f"{table.section} {table.before}") or hardware_in(_conditions(table))
+            hardware = found[0] if found else None
+        title = _caption(table.lead)
+        return Comparison({page.lang: title} if title else {}, hardware, specs, {}, page.name, table.line, benchmark)
+
+    def quote(self, page: Page, row: list[Cell], name: str, columns: list[Column], headers: list[str], quoted: Comparison) -> None:
+        """Put another family's figures of one row into a comparison, exactly as written."""
+        held = {spec["_index"] for spec in quoted.columns}
+        cells = [(cell, raw) for cell in row[1:] if (raw := number_text(cell.text)) is not None]
+        # A row needs a figure in a column the comparison holds; an input size alone says nothing to compare.
+        entry = quoted.rows.setdefault(name, {"values": {}}) if any(cell.column in held for cell, _ in cells) else None
+        for cell, raw in cells:
+            header = headers[cell.column] if cell.column < len(headers) else ""
+            if entry is not None and cell.column in held:
+                entry["values"][cell.column] = raw
+                self.landed += 1
+            elif entry is not None and cell.column < len(columns) and columns[cell.column].kind == "input_size":
+                entry["input_size"] = int(Decimal(raw))
+                self.landed += 1
+            else:
+                self.unmapped(page, cell, name, header, "another family's figure in a column a comparison table cannot hold")
+
+    def merge_duplicate_comparisons(self) -> None:
+        """A comparison that quotes the same figures as another (the English twin) is folded into it."""
+        kept: list[Comparison] = []
+        for quoted in self.comparisons:
+            twin = next((k for k in kept if _same_quotes(k, quoted)), None)
+            if twin is not None:
+                twin.title.update({lang: text for lang, text in quoted.title.items() if lang not in twin.title})
+                self.notes.append(Note(quoted.page, quoted.line, f"comparison table repeats the figures of the one at {twin.page}:{twin.line}; merged into it"))
+                continue
+            rival = next((k for k in kept if list(k.rows) == list(quoted.rows)), None)
+            if rival is not None:
+                self.notes.append(Note(quoted.page, quoted.line, f"comparison table quotes the models of the one at {rival.page}:{rival.line} with other figures; both kept — keep the right one"))
+            kept.append(quoted)
+        for quoted in kept:
+            own = quoted.benchmark
+            while own is not None and own.merged_into is not None:
+                own = own.merged_into
+            timed = any(c["metric"] in ("latency", "fps") for c in quoted.columns)
+            if quoted.hardware is None and timed and own is not None and own is not quoted.benchmark and own.hardware != "unknown":
+                # The table's own rows repeat that benchmark's figures, so its timings ran there too.
+                quoted.hardware = own.hardware
+                self.notes.append(Note(quoted.page, quoted.line, f"comparison table: hardware {own.hardware} taken from benchmark '{own.id}', whose figures the table's own rows repeat"))
+        self.comparisons = kept
 
     def _input_size(self, page: Page, name: str, raw: str, benchmark: Benchmark | None) -> None:
         model = self.models[name]
@@ -551,7 +658,17 @@ class _Importer:
             self._input_size(page, name, raw, benchmark)
             self.landed += 1
         elif col.kind == "resize_short":
-            self.models[name].setdefault("eval", {})["resize_short"] = int(Decimal(raw))
+            size = int(Decimal(raw))
+            written = self.models[name].setdefault("eval", {}).setdefault("resize_short", size)
+            if written != size and benchmark is not None:
+                # The page ran this benchmark with other preprocessing: a condition of the run, kept on its row.
+                benchmark.rows.setdefault(name, {"values": {}})["resize_short"] = size
+                self.note(page, cell.line, f"{name}: resize_short {size} differs from the {written} written earlier; kept on this benchmark's row as a condition of the run — check which is right")
+                self.landed += 1
+                return
+            if written != size:
+                self.unmapped(page, cell, name, header, f"conflicts with resize_short {written} written earlier for the same model; keep the right one by hand")
+                return
             self.aside(page, cell.line, f"column '{header}'", raw)
             self.landed += 1
         elif col.kind == "metric":
@@ -601,7 +718,7 @@ class _Importer:
             if match:
                 runtime, version = name, match.group(1)
                 break
-        note_precision = re.search(r"(?:精度类型为|precision(?: type)? (?:is|of))\s*(FP32|FP16|INT8)", context, re.I)
+        note_precision = _note_precision(context)
         bench_id = stem + (f"-{RUNTIMES[[r for r, _ in RUNTIMES].index(runtime)][1]}" if runtime else "")
         taken = {b.id for b in self.benchmarks}
         base, n = bench_id, 2
@@ -613,7 +730,7 @@ class _Importer:
         for index in bench_columns:
             col = columns[index]
             column: dict[str, Any] = {"metric": col.metric, "unit": col.unit or "ms", "_index": index}
-            precision = col.precision or (note_precision.group(1).upper() if note_precision and col.metric == "latency" else None)
+            precision = col.precision or (note_precision if col.metric == "latency" else None)
             if precision:
                 column["precision"] = precision
             if col.batch_size is not None:
@@ -643,6 +760,11 @@ class _Importer:
                 return
             bench, twin = pair
             twin.conditions.update({lang: text for lang, text in bench.conditions.items() if lang not in twin.conditions})
+            bench.merged_into = twin
+            for name, row in bench.rows.items():  # conditions only the twin's page gave (a resize column) stay
+                for key in ("input_size", "resize_short"):
+                    if key in row:
+                        twin.rows[name].setdefault(key, row[key])
             self.notes.append(Note(bench.page, bench.line, f"table repeats the figures of benchmark '{twin.id}' ({twin.hardware}); merged into it"))
             self.benchmarks.remove(bench)
 
@@ -666,6 +788,64 @@ def _decimal(text: str | None) -> Decimal | None:
     return Decimal(text) if text else None
 
 
+def _same_quotes(a: Comparison, b: Comparison) -> bool:
+    """Do two comparisons quote the same models with the same figures under the same columns?"""
+    def spec(column: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(column.get(k) for k in ("metric", "unit", "precision", "batch_size", "threads"))
+
+    if list(a.rows) != list(b.rows) or [spec(c) for c in a.columns] != [spec(c) for c in b.columns]:
+        return False
+    return all(
+        a.rows[m].get("input_size") == b.rows[m].get("input_size")
+        and all(_decimal(a.rows[m]["values"].get(x["_index"])) == _decimal(b.rows[m]["values"].get(y["_index"])) for x, y in zip(a.columns, b.columns))
+        for m in a.rows
+    )
+
+
+def _quoted_column(col: Column, header: str, unit: str, note_precision: str | None) -> dict[str, Any] | None:
+    """The comparison column for a page column (benchmark column spec), or None when a comparison cannot hold it."""
+    if col.kind == "metric" and col.metric in ("top1", "top5", "reference_top1", "reference_top5"):
+        column: dict[str, Any] = {"metric": col.metric.removeprefix("reference_"), "unit": unit or "percent"}
+        if col.metric.startswith("reference_"):
+            column["label"] = header  # the authors' figure, told apart by its heading
+        return column
+    if col.kind == "metric" and col.metric in ("flops", "params"):
+        scale = col.unit or ("M" if col.metric == "params" else "G")
+        return {"metric": col.metric, "unit": scale} if scale in ("K", "M", "G") else None
+    if col.kind != "bench":
+        return None
+    column = {"metric": col.metric, "unit": col.unit or "ms"}
+    precision = col.precision or (note_precision if col.metric == "latency" else None)
+    for key, value in (("precision", precision), ("batch_size", col.batch_size), ("threads", col.threads), ("label", col.label)):
+        if value is not None:
+            column[key] = value
+    return column
+
+
+def _note_precision(context: str) -> str | None:
+    """The precision a table's section or note states for all its timings ('精度类型为 FP32')."""
+    match = re.search(r"(?:精度类型为|precision(?: type)? (?:is|of))\s*(FP32|FP16|INT8)", context, re.I)
+    return match.group(1).upper() if match else None
+
+
+def _footnotes(after: str) -> dict[str, str]:
+    """`[1]：text` lines under a table, by marker."""
+    found = {}
+    for line in after.split("\n"):
+        match = re.match(r"^\s*\\?\[(\d+)\\?\]\s*[:：]?\s*(.+)$", line)
+        if match:
+            found[match.group(1)] = match.group(2).strip()
+    return found
+
+
+def _caption(lead: str) -> str:
+    """The caption a short line ending in a colon gives the table under it ('Comparison with other networks:')."""
+    text = lead.replace("**", "").strip()
+    if not re.search(r"[:：]$", text) or len(text) > 100 or text.startswith(("|", "#", "<", "-", "*")):
+        return ""
+    return text.rstrip(":：").strip()
+
+
 def _conditions(table: Table) -> str:
     match = re.search(r"\*\*(备注|注|Note)[^*]*\*\*[:：]?\s*(.*)", table.after, re.S)
     if not match:
@@ -678,7 +858,7 @@ def _shift(kind: str, unit: str, target: str) -> int:
     if kind == "accuracy":
         return 2 if (unit, target) == ("fraction", "percent") else -2
     exponent = {"K": 3, "M": 6, "G": 9, "T": 12}
-    return exponent[unit] - exponent[target]
+    return exponent[unit[0]] - exponent[target[0]]  # storage units read KB, MB, GB
 
 
 def _plain(value: Decimal) -> str:
@@ -773,14 +953,17 @@ def render_card(importer: _Importer, card_id: str, pages: list[Page], single: bo
         for lang in ("zh", "en"):
             out.append(f"  {lang}: {_yaml_string(weights.get(lang, first))}")
     accuracy = importer.units.get("accuracy", "fraction")
-    out += ["units:", f"  accuracy: {accuracy}", f"  flops: {{scale: {importer.units.get('flops', 'G')}, convention: MACs}}  # PaddleClas 'FLOPs' count multiply-accumulates", f"  params: {importer.units.get('params', 'M')}", "models:"]
+    out += ["units:", f"  accuracy: {accuracy}", f"  flops: {{scale: {importer.units.get('flops', 'G')}, convention: MACs}}  # PaddleClas 'FLOPs' count multiply-accumulates", f"  params: {importer.units.get('params', 'M')}"]
+    if "storage" in importer.units:
+        out.append(f"  storage: {importer.units['storage']}  # 'Storage Size(M)': megabytes of the model file")
+    out.append("models:")
     for model in importer.models.values():
         out.append(f"  - name: {model['name']}")
         if "builder" in model:
             out.append(f"    builder: {model['builder']}")
         size = model.get("input_size")
         if size is None:
-            guessed = re.search(r"_(\d{3})$", model["name"])
+            guessed = re.search(r"_(\d{3})$", model["architecture"])
             size = int(guessed.group(1)) if guessed and 96 <= int(guessed.group(1)) <= 1024 else 224
             out.append(f"    input_size: {size}  # assumed: the page does not give it")
         else:
@@ -819,13 +1002,45 @@ def render_card(importer: _Importer, card_id: str, pages: list[Page], single: bo
             size = f", input_size: {row['input_size']}" if "input_size" in row and row["input_size"] != importer.models[name].get("input_size") else ""
             if "input_size" in row and not size and importer.models[name].get("input_size") is None:
                 size = f", input_size: {row['input_size']}"
-            out.append(f"      - {{model: {name}{size}, values: [{values}]}}")
+            resize = f", resize_short: {row['resize_short']}" if "resize_short" in row else ""
+            out.append(f"      - {{model: {name}{size}{resize}, values: [{values}]}}")
+    out += _comparison_lines(importer.comparisons)
     if importer.downloads:
         out.append("downloads:")
         for download in importer.downloads:
             target = f", target: {_yaml_string(download['target'])}" if "target" in download else ""
             out.append(f"  - {{model: {download['model']}, format: {download['format']}{target}, url: {download['url']}}}")
     return "\n".join(out) + "\n"
+
+
+def _comparison_lines(comparisons: list[Comparison]) -> list[str]:
+    """The `comparisons:` section: other families' rows, columns without a figure left out."""
+    out = ["comparisons:  # other families' figures, quoted by the page for comparison"] if comparisons else []
+    for quoted in comparisons:
+        columns = [c for c in quoted.columns if any(c["_index"] in row["values"] for row in quoted.rows.values())]
+        first = "  - "
+        if quoted.title:
+            any_title = next(iter(quoted.title.values()))
+            titles = ", ".join(f"{lang}: {_yaml_string(quoted.title.get(lang, any_title))}" for lang in ("zh", "en"))
+            out.append(f"{first}title: {{{titles}}}" + ("  # one language only: the same text in both" if len(quoted.title) == 1 else ""))
+            first = "    "
+        if quoted.hardware:
+            out.append(f"{first}hardware: {_yaml_string(quoted.hardware)}")
+            first = "    "
+        out.append(f"{first}columns:")
+        for column in columns:
+            parts = [f"metric: {column['metric']}", f"unit: {column['unit']}"]
+            parts += [f"{key}: {column[key]}" for key in ("precision", "batch_size", "threads") if key in column]
+            if "label" in column:
+                label = _yaml_string(column["label"])
+                parts.append(f"label: {{zh: {label}, en: {label}}}")
+            out.append("      - {" + ", ".join(parts) + "}")
+        out.append("    rows:")
+        for name, row in quoted.rows.items():
+            values = ", ".join(row["values"].get(c["_index"], "null") for c in columns)
+            size = f", input_size: {row['input_size']}" if "input_size" in row else ""
+            out.append(f"      - {{model: {name}{size}, values: [{values}]}}")
+    return out
 
 
 def _weights_note(page: Page) -> str:
@@ -835,17 +1050,18 @@ def _weights_note(page: Page) -> str:
     return ""
 
 
-def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: dict[str, str] | None = None, *, keep_comparisons: bool = False) -> ImportResult:
+def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: dict[str, str] | None = None) -> ImportResult:
     """Import (text, display name, lang) pages, zh first, into one card; never drops a figure silently."""
     if not ID_PATTERN.match(card_id):
         raise ZoocardsError(f"'{card_id}' is not a card id: use lower-case letters, digits and '-' (e.g. mixnet), at most 63 characters")
-    importer = _Importer(card_id, builder_index() if backbones is None else backbones, keep_comparisons)
+    importer = _Importer(card_id, builder_index() if backbones is None else backbones)
     pages = [parse_page(text, name, lang) for text, name, lang in sources]
     for page in pages:
         for table in page.tables:
             importer.import_table(page, table, first_table=not importer.family)
         page_links(page, importer)
     importer.merge_duplicate_benchmarks()
+    importer.merge_duplicate_comparisons()
     for bench in importer.benchmarks:
         if bench.hardware == "unknown":
             importer.notes.append(Note(bench.page, bench.line, f"benchmark '{bench.id}': the page does not say which hardware this table was timed on; set its hardware and hardware_kind"))
@@ -858,7 +1074,7 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
             page.config = None
     for name, model in importer.models.items():
         if "builder" not in model:
-            importer.notes.append(Note(pages[0].name, model["line"], f"{name}: no `def {name}(` in the installed paddleclas; builder omitted (its figures will be 'not re-run')"))
+            importer.notes.append(Note(pages[0].name, model["line"], f"{name}: no `def {model['architecture']}(` in the installed paddleclas; builder omitted (its figures will be 'not re-run')"))
     single = len({p.lang for p in pages}) == 1
     if single:
         importer.notes.append(Note(pages[0].name, 1, f"one language only ({pages[0].lang}): name, summary and notes repeat the same text in zh and en; translate them"))
@@ -869,7 +1085,7 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
     return ImportResult(text=text, notes=sorted(importer.notes, key=lambda n: (n.page, n.line)), figures=importer.figures, landed=importer.landed)
 
 
-def import_files(page: Path, en_page: Path | None, card_id: str, *, keep_comparisons: bool = False) -> ImportResult:
+def import_files(page: Path, en_page: Path | None, card_id: str) -> ImportResult:
     """Read the page (and its English twin) from disk and import them."""
     sources = []
     for path, lang in ((page, _language(page)), (en_page, "en")):
@@ -882,7 +1098,7 @@ def import_files(page: Path, en_page: Path | None, card_id: str, *, keep_compari
         sources.append((text, str(path), lang))
     if en_page is not None and sources[0][2] == "en":
         raise ZoocardsError(f"{page} looks English already; pass the Chinese page first and the English one with --en")
-    return import_pages(sources, card_id, keep_comparisons=keep_comparisons)
+    return import_pages(sources, card_id)
 
 
 def _language(path: Path) -> str:

@@ -30,7 +30,7 @@ BADGE_SYMBOL = {"verified": "✓", "mismatch": "✗", "not_run": "○", "failed"
 # Above this many families the verification report counts the figures not re-run by reason
 # instead of listing each (the plugin's nav_family_limit has the same default).
 REPORT_FAMILY_LIMIT = 60
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params")
+MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params", "storage")
 
 
 class Cell(TypedDict):
@@ -44,7 +44,17 @@ class ModelRow(TypedDict):
     name: str
     anchor: str
     input_size: int
+    resize_short: int | None
     cells: dict[str, Cell]
+
+
+class ComparisonTable(TypedDict):
+    """Another family's figures as the source quotes them: no badges, nothing re-run."""
+
+    caption: str
+    sizes: bool
+    headers: list[Markup]
+    rows: list[dict[str, Any]]
 
 
 class BenchmarkTable(TypedDict):
@@ -54,6 +64,7 @@ class BenchmarkTable(TypedDict):
     source: str
     source_url: str
     conditions: str
+    resize: bool  # some row was run with its own resize_short
     headers: list[Markup]
     rows: list[dict[str, Any]]
 
@@ -64,6 +75,10 @@ class FamilyContext(TypedDict):
     card: dict[str, Any]
     card_id: str
     models: list[ModelRow]
+    # Columns most cards lack are shown only when some model of the card has them.
+    show_resize_short: bool
+    show_storage: bool
+    comparisons: list[ComparisonTable]
     benchmarks: list[BenchmarkTable]
     measured_here: dict[str, Any] | None
     exports: list[dict[str, Any]]
@@ -201,7 +216,7 @@ def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Ma
             if value is None:
                 cells[metric] = Cell(text="", badge=Markup(""))
                 continue
-            unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
+            unit = units.model_metric_unit(unit_of, metric)
             text = _display(card, path, metric, value, unit, unit_of["flops"]["convention"])
             mark = badge(by_source.get(format_path(path)), t)
             if metric == "flops" and unit_of["flops"]["convention"] == "FLOPs":
@@ -209,7 +224,8 @@ def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Ma
                 raw = card.raw_number(path) or str(value)
                 mark = Markup(f'{mark} <span class="zc-raw" title="{attr(t["claimed"])}">({cell(raw)} {unit} FLOPs)</span>')
             cells[metric] = Cell(text=text, badge=mark)
-        rows.append(ModelRow(name=model["name"], anchor=anchor(model["name"]), input_size=model["input_size"], cells=cells))
+        resize_short = model.get("eval", {}).get("resize_short")
+        rows.append(ModelRow(name=model["name"], anchor=anchor(model["name"]), input_size=model["input_size"], resize_short=resize_short, cells=cells))
     return rows
 
 
@@ -249,11 +265,31 @@ def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str
                 text = _display(card, path, column["metric"], value, column["unit"])
                 cells.append(Cell(text=text, badge=badge(by_source.get(format_path(path)), t)))
             size = row.get("input_size", models[row["model"]]["input_size"])
-            rows.append({"model": row["model"], "anchor": anchor(row["model"]), "input_size": size, "cells": cells})
+            rows.append({"model": row["model"], "anchor": anchor(row["model"]), "input_size": size, "resize_short": row.get("resize_short", ""), "cells": cells})
         runtime = " ".join(x for x in (bench.get("runtime", ""), bench.get("runtime_version", "")) if x)
         tables.append(BenchmarkTable(
             id=bench["id"], hardware=bench["hardware"], runtime=runtime, source=bench.get("source", ""),
-            source_url=bench.get("source_url", ""), conditions=bench.get("conditions", {}).get(lang, ""), headers=headers, rows=rows,
+            source_url=bench.get("source_url", ""), conditions=bench.get("conditions", {}).get(lang, ""),
+            resize=any("resize_short" in row for row in bench["rows"]), headers=headers, rows=rows,
+        ))
+    return tables
+
+
+def comparison_tables(card: Card, lang: str, t: dict[str, Markup]) -> list[ComparisonTable]:
+    """Other families' figures the card quotes, in the site's units; model names stay text (their pages are other cards')."""
+    tables: list[ComparisonTable] = []
+    for c_index, comparison in enumerate(card.data.get("comparisons", [])):
+        rows = []
+        for r_index, row in enumerate(comparison["rows"]):
+            cells = []
+            for v_index, (value, column) in enumerate(zip(row["values"], comparison["columns"])):
+                path: KeyPath = ("comparisons", c_index, "rows", r_index, "values", v_index)
+                cells.append("" if value is None else _display(card, path, column["metric"], value, column["unit"]))
+            rows.append({"model": row["model"], "input_size": row.get("input_size", ""), "cells": cells})
+        caption = " · ".join(x for x in (comparison.get("title", {}).get(lang, ""), comparison.get("hardware", "")) if x)
+        tables.append(ComparisonTable(
+            caption=caption, sizes=any("input_size" in row for row in comparison["rows"]),
+            headers=[_column_header(c, lang, t) for c in comparison["columns"]], rows=rows,
         ))
     return tables
 
@@ -327,6 +363,9 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
     return FamilyContext(
         lang=lang, t=t, card=card.data, card_id=card.id,
         models=model_rows(card, by_source, t),
+        show_resize_short=any(m.get("eval", {}).get("resize_short") is not None for m in card.data["models"]),
+        show_storage=any(m["metrics"].get("storage") is not None for m in card.data["models"]),
+        comparisons=comparison_tables(card, lang, t),
         benchmarks=benchmark_tables(card, by_source, lang, t),
         measured_here=measured_here(card, records),
         exports=export_rows(card, by_model_metric, records, t),

@@ -1,0 +1,104 @@
+"""render: the optional metrics columns (resize short, storage) and the compared-models tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL_CARD
+from zoocards import compare, render
+from zoocards.load import Card, load_text
+
+HOST = {"cpu": "Test CPU", "cores": 2, "gpus": [], "machine": "x86_64", "memory_gb": 8.0, "os": "Linux"}
+
+# The minimal card plus: a file size (in KB, shown in MB), an eval resize on one model,
+# a benchmark row run with its own resize, and a table quoting two models of other families.
+EXTENDED = (
+    MINIMAL_CARD
+    .replace("  params: M\n", "  params: M\n  storage: KB\n", 1)
+    .replace("    input_size: 224\n    metrics:\n      top1: 0.7620", "    input_size: 224\n    eval: {resize_short: 256}\n    metrics:\n      storage: 24800\n      top1: 0.7620", 1)
+    .replace("{model: Mini_B, values: [1.50, null]}", "{model: Mini_B, resize_short: 320, values: [1.50, null]}", 1)
+) + """\
+comparisons:
+  - title: {zh: 与其他系列的对比, en: Compared with other families}
+    hardware: NVIDIA V100
+    columns:
+      - {metric: top1, unit: fraction}
+      - {metric: latency, unit: s, batch_size: 1}
+    rows:
+      - {model: OtherNet_A, input_size: 256, values: [0.701, 0.0024]}
+      - {model: OtherNet_B, values: [0.688, null]}
+"""
+
+
+def _card(text: str) -> Card:
+    return load_text(text, Path("cards/mini.yaml"))
+
+
+def _table_lines(page: str) -> list[str]:
+    return [line for line in page.splitlines() if line.startswith("|")]
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", [
+            "| Model | Input size | Resize short | Top-1 (%) | Top-5 (%) | Ref. top-1 (%) | Ref. top-5 (%) | Compute (G MACs) | Params (M) | Storage (MB) |",
+            "| :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+            '| <a id="model-mini_a"></a>[Mini&#95;A](#model-mini_a) | 224 | 256 | 76.20 | 93.0 |  |  | 0.60 | 6.2 | 24.800 |',
+            '| <a id="model-mini_b"></a>[Mini&#95;B](#model-mini_b) | 224 |  | 78.1 | 94.1 |  |  | 1.2 | 9.1 |  |',
+        ]),
+        ("zh", [
+            "| 模型 | 输入尺寸 | 缩放短边 | Top-1 (%) | Top-5 (%) | 参考 Top-1 (%) | 参考 Top-5 (%) | 计算量 (G MACs) | 参数量 (M) | 存储大小 (MB) |",
+            "| :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+            '| <a id="model-mini_a"></a>[Mini&#95;A](#model-mini_a) | 224 | 256 | 76.20 | 93.0 |  |  | 0.60 | 6.2 | 24.800 |',
+            '| <a id="model-mini_b"></a>[Mini&#95;B](#model-mini_b) | 224 |  | 78.1 | 94.1 |  |  | 1.2 | 9.1 |  |',
+        ]),
+    ],
+)
+def test_resize_short_and_storage_columns_appear_when_a_model_has_them(lang: str, expected: list[str]) -> None:
+    page = render.render_family(_card(EXTENDED), [], [])[f"models/mini.{lang}.md"]
+    assert _table_lines(page)[:4] == expected
+
+
+def test_cards_without_them_keep_the_plain_metrics_table() -> None:
+    page = render.render_family(_card(MINIMAL_CARD), [], [])["models/mini.en.md"]
+    assert _table_lines(page)[0] == "| Model | Input size | Top-1 (%) | Top-5 (%) | Ref. top-1 (%) | Ref. top-5 (%) | Compute (G MACs) | Params (M) |"
+    assert "Resize short" not in page and "Compared models" not in page and "#comparisons" not in page
+
+
+def test_a_benchmark_row_run_with_its_own_resize_shows_it() -> None:
+    page = render.render_family(_card(EXTENDED), [], [])["models/mini.en.md"]
+    assert "| Model | Size | Resize short | Latency (ms)<br>FP32 bs=1 | Latency (ms)<br>FP32 bs=4 |" in _table_lines(page)
+    assert "| [Mini&#95;B](#model-mini_b) | 224 | 320 | 1.50 |  |" in _table_lines(page)
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "intro", "caption", "header"),
+    [
+        ("en", "#### 1.2.1 Compared models {#comparisons}",
+         "Models of other families with the figures the source quotes to compare them with this family: shown as quoted, not re-run here.",
+         "**Compared with other families · NVIDIA V100**", "| Model | Size | Top-1 (%) | Latency (ms)<br>bs=1 |"),
+        ("zh", "#### 1.2.1 对比模型 {#comparisons}",
+         "来源为与本系列对比而引用的其他系列模型及其数值：按原样列出，本站不复测。",
+         "**与其他系列的对比 · NVIDIA V100**", "| 模型 | 尺寸 | Top-1 (%) | 延迟 (ms)<br>bs=1 |"),
+    ],
+)
+def test_compared_models_render_in_their_own_subsection(lang: str, heading: str, intro: str, caption: str, header: str) -> None:
+    page = render.render_family(_card(EXTENDED), [], [])[f"models/mini.{lang}.md"]
+    section = page.split(heading + "\n\n", 1)[1].split("\n### ", 1)[0]
+    assert section.startswith(f"{intro}\n\n{caption}\n\n{header}\n| :-- | --: | --: | --: |\n")
+    # Other families' models are plain text (their pages belong to other cards); figures in the site's units, no badge.
+    assert "| OtherNet&#95;A | 256 | 70.1 | 2.4 |\n| OtherNet&#95;B |  | 68.8 |  |\n" in section
+    assert f"- [1.2.1 {heading.split(' ', 2)[2].split(' {')[0]}](#comparisons)" in page
+
+
+def test_storage_carries_its_not_rerun_badge_and_comparisons_carry_none() -> None:
+    card = _card(EXTENDED)
+    verifications = [dict(v) for v in compare.verify([card], {card.id: []}, HOST)]
+    page = render.render_family(card, verifications, [])["models/mini.en.md"]
+    row = next(line for line in _table_lines(page) if "model-mini_a" in line and "Resize" not in line)
+    assert row.endswith('| 24.800 <span class="zc-badge zc-not_run" title="not re-run · file size of the released weights; not re-run">○</span> |')
+    compared = next(line for line in _table_lines(page) if "OtherNet&#95;A" in line)
+    assert "zc-badge" not in compared
