@@ -368,6 +368,9 @@ def save_records(measurements_dir: Path, card_id: str, records: Iterable[dict[st
     text = json.dumps({"schema_version": SCHEMA_VERSION, "card": card_id, "records": ordered}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     handle, temporary = tempfile.mkstemp(prefix=f".{card_id}.", suffix=".tmp", dir=measurements_dir)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a committed file should be readable
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
