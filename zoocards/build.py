@@ -99,10 +99,15 @@ def _json(value: Any) -> str:
 
 
 def load_and_check(cards_dir: Path, cache: RenderCache | None = None) -> tuple[list[load.Card], list[Problem]]:
-    """Load every card and check them all; raise CardError with every error at once."""
+    """Load every card of a directory and check them all; raise CardError with every error at once."""
+    return load_and_check_paths(load.card_paths(cards_dir), cache)
+
+
+def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None) -> tuple[list[load.Card], list[Problem]]:
+    """Load and check the given card files; raise CardError with every error at once."""
     cards: list[load.Card] = []
     problems: list[Problem] = []
-    for path in load.card_paths(cards_dir):
+    for path in paths:
         digest = _sha256(path.read_bytes())
         hit = cache.cards.get(path) if cache is not None else None
         if hit is None or hit[0] != digest:
@@ -118,7 +123,7 @@ def load_and_check(cards_dir: Path, cache: RenderCache | None = None) -> tuple[l
             cards.append(hit[1])
         problems.extend(hit[2])
     if cache is not None:
-        for stale in set(cache.cards) - set(load.card_paths(cards_dir)):
+        for stale in set(cache.cards) - set(paths):
             del cache.cards[stale]
     problems.extend(check.cross_card_problems(cards))
     problems.sort()

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from zoocards import build, check, load
+from zoocards import build, load
 from zoocards.errors import CardError, Problem, ZoocardsError
 
 Command = Callable[[argparse.Namespace], int]
@@ -38,20 +38,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _check_files(paths: list[Path]) -> tuple[list[load.Card], list[Problem]]:
     """Load and check the given card files (as pre-commit passes them); raise CardError on any error."""
-    cards: list[load.Card] = []
-    problems: list[Problem] = []
     for path in paths:
         if path.suffix != ".yaml":
             raise ZoocardsError(f"{path}: not a card (cards are .yaml files)")
-        try:
-            cards.append(load.load_file(path))
-        except CardError as error:
-            problems.extend(error.problems)
-    problems.extend(check.check_cards(cards))
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise CardError(errors)
-    return cards, [p for p in problems if p.severity != "error"]
+    return build.load_and_check_paths(paths)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -17,7 +17,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoocards import compare
+from zoocards import compare, write
 from zoocards.errors import CardError, ZoocardsError
 from zoocards.load import Card, card_paths, load_file
 from zoocards.workers.common import host_info, package_versions, utc_now
@@ -366,19 +365,7 @@ def save_records(measurements_dir: Path, card_id: str, records: Iterable[dict[st
     path = _measurement_path(measurements_dir, card_id)
     ordered = sorted(records, key=lambda r: (r["model"], r["kind"]))
     text = json.dumps({"schema_version": SCHEMA_VERSION, "card": card_id, "records": ordered}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    handle, temporary = tempfile.mkstemp(prefix=f".{card_id}.", suffix=".tmp", dir=measurements_dir)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a committed file should be readable
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write.atomic_write_bytes(path, text.encode("utf-8"))
     return path
 
 
