@@ -491,6 +491,9 @@ def test_built_site_runs_nothing_from_a_hostile_card(tmp_path: Path, monkeypatch
             if "hostile" in relative:
                 assert "{{ 7*7 }}" in page.inner_text("article")
     assert dialogs == []
+    # The search index is inserted as HTML by the theme: the payload must be in it, escaped.
+    index = (project.site_dir / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=" in index and "<img src=x" not in index and "<script>window" not in index
 
 
 # Every inline handler, javascript:/data: target and inline script of a page, whatever is hovered or not.
