@@ -51,14 +51,19 @@ def test_interrupted_render_leaves_pages_old_or_new(tmp_path: Path, moment: str,
     old = _generate(project)
     synthetic.write_zoo(project.cards_dir, FAMILIES, seed=1)  # every page changes
 
+    template = project.templates_dir / "family.md.j2"
+    original = template.read_text(encoding="utf-8")
+    if moment == "rendering":  # an idle loop makes rendering last ~0.5 s a page, so the signal lands inside it
+        template.write_text(original + "{% for _ in range(6000000) %}{% endfor %}", encoding="utf-8")
     process = subprocess.Popen([ZOOCARDS, "--root", str(project.root), "render"], cwd=project.root, env=environment(project),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     if moment == "staging":
         when = lambda: staging_started(project)  # noqa: E731
-    else:  # the cards have been read (the CLI is past start-up) and no page is staged yet
+    else:  # past start-up and loading; rendering 2 x FAMILIES slow pages takes far longer
         started = time.monotonic()
-        when = lambda: time.monotonic() - started > 2.5 and not staging_started(project)  # noqa: E731
+        when = lambda: time.monotonic() - started > 4 and not staging_started(project)  # noqa: E731
     assert interrupt_when(process, when, sig), "the render finished before it could be interrupted"
+    template.write_text(original, encoding="utf-8")
     staged_before_kill = moment == "staging"
     after = generated(project)
 
