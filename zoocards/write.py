@@ -34,7 +34,7 @@ class WriteReport:
 def _is_generated(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
-            head = handle.read(400)
+            head = handle.read(4000)  # the notice follows the page's title
     except OSError:
         return False
     return MARKER in head or MARKER_ZH in head
