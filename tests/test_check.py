@@ -145,3 +145,11 @@ def test_bad_comparison(card_text: str, old: str, new: str, expected: str) -> No
     text = card_text + COMPARED
     assert old in text
     assert problems(text.replace(old, new, 1)) == expected.split("\n")
+
+
+def test_name_that_a_spreadsheet_would_run_is_refused(card_text: str) -> None:
+    # models.csv keeps names exact, so '=HYPERLINK(...)' would run when the export is opened
+    text = card_text.replace("  en: MiniNet", '  en: "=HYPERLINK(\\"http://x\\")"')
+    assert problems(text) == [
+        "cards/mini.yaml:6:3: name.en: '=HYPERLINK(\"http://x\")' starts with '=', which spreadsheets run as a formula when they open the exports; start the name with a letter or digit"
+    ]

@@ -279,6 +279,18 @@ def _latency_order(card: Card, path: KeyPath, values: list[Any], columns: list[d
                 )
 
 
+# A cell starting with one of these runs as a formula when models.csv is opened in a
+# spreadsheet; the exports keep text exact, so such a name is refused at the source.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _formula_problems(card: Card) -> Iterator[Problem]:
+    for lang in ("zh", "en"):
+        text = card.data.get("name", {}).get(lang)
+        if isinstance(text, str) and text.lstrip().startswith(_FORMULA_START):
+            yield _problem(card, ("name", lang), f"{_show(text)} starts with '{text.lstrip()[0]}', which spreadsheets run as a formula when they open the exports; start the name with a letter or digit")
+
+
 def _cross_card_problems(cards: list[Card]) -> Iterator[Problem]:
     by_slug: dict[str, Card] = {}
     for card in cards:
@@ -300,6 +312,7 @@ def check_card(card: Card) -> list[Problem]:
     problems = list(_schema_problems(card))
     if not problems:
         problems.extend(_semantic_problems(card))
+        problems.extend(_formula_problems(card))
     problems.extend(_schema_line_problems(card))
     return problems
 
