@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ZC := $(VENV)/bin/zoocards
 PYTEST_ARGS ?=
+# mkdocs-material prints an end-of-life banner on every build; it says nothing about this site.
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: cards test test-fast serve check verify verify-all render new-card browser env lint clean golden
 
