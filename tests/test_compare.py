@@ -254,3 +254,17 @@ def test_comparison_figures_are_quotes_not_claims() -> None:
     # Another family's figure is claimed (and verified) on that family's card, never here.
     assert not [v for v in verifications if v["source"].startswith("comparisons")]
     assert len(verifications) == len(run(make_card(), count_record()))
+
+
+def test_a_twofold_compute_mismatch_names_the_convention_to_set() -> None:
+    # 1.20 written as MACs on a 0.60 G MACs network: the card most likely means FLOPs
+    v = find(run(make_card(flops="1.20"), count_record(macs=600_000_000)), "models[0].metrics.flops")
+    assert v["status"] == "mismatch"
+    assert v["reason"].endswith("— about 2x the counted MACs: if the source counts FLOPs = 2 x MACs, set units.flops.convention: FLOPs")
+    assert "units.flops.convention: FLOPs" in v["reason_zh"]
+    # ...and the opposite slip, 0.30 G written as FLOPs (0.15 G MACs), points back to MACs
+    v = find(run(make_card(convention="FLOPs", flops="0.30"), count_record(macs=300_000_000)), "models[0].metrics.flops")
+    assert v["reason"].endswith("— about half the counted MACs: if the source counts MACs, set units.flops.convention: MACs")
+    # a 10% mismatch carries no such hint
+    v = find(run(make_card(flops="0.66"), count_record(macs=600_000_000)), "models[0].metrics.flops")
+    assert v["status"] == "mismatch" and "convention" not in v["reason"]

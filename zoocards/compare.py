@@ -192,7 +192,22 @@ def _verdict(claim: _Claim, card: Card, model: dict[str, Any] | None, records: d
     shown_zh = f"实测 {_number(measured)}{unit}，声明 {_number(claimed)}{unit}"
     if abs(measured - claimed) <= tolerance:
         return {**evidence, "status": "verified", "measured": float(measured), "reason": f"{shown}; within ±{_number(tolerance)} ({how})", "reason_zh": f"{shown_zh}；在容差 ±{_number(tolerance)} 之内"}
-    return {**evidence, "status": "mismatch", "measured": float(measured), "reason": f"{shown}; outside ±{_number(tolerance)} ({how})", "reason_zh": f"{shown_zh}；超出容差 ±{_number(tolerance)}"}
+    hint, hint_zh = _convention_hint(claim, claimed, measured)
+    return {**evidence, "status": "mismatch", "measured": float(measured), "reason": f"{shown}; outside ±{_number(tolerance)} ({how}){hint}", "reason_zh": f"{shown_zh}；超出容差 ±{_number(tolerance)}{hint_zh}"}
+
+
+def _convention_hint(claim: _Claim, claimed: Decimal, measured: Decimal) -> tuple[str, str]:
+    """When a compute claim is off by about 2x, the card most likely names the wrong convention."""
+    if claim["metric"] != "flops" or measured <= 0:
+        return "", ""
+    ratio = claimed / measured
+    if Decimal("1.85") <= ratio <= Decimal("2.15") and claim["convention"] == "MACs":
+        return (" — about 2x the counted MACs: if the source counts FLOPs = 2 x MACs, set units.flops.convention: FLOPs",
+                " —— 约为实测 MACs 的 2 倍：若来源按 FLOPs = 2 × MACs 计数，请设置 units.flops.convention: FLOPs")
+    if Decimal("0.465") <= ratio <= Decimal("0.54") and claim["convention"] == "FLOPs":
+        return (" — about half the counted MACs: if the source counts MACs, set units.flops.convention: MACs",
+                " —— 约为实测 MACs 的一半：若来源按 MACs 计数，请设置 units.flops.convention: MACs")
+    return "", ""
 
 
 def _not_run(reason: str, reason_zh: str) -> dict[str, Any]:
