@@ -36,7 +36,9 @@ def base_url(site: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API allows one session per thread, and other test files
+# (the hostile-card browser check) open their own after this module is done.
+@pytest.fixture(scope="module")
 def page(base_url: str) -> Iterator[Any]:
     if not chromium_available():
         pytest.skip("Chromium or Playwright is not installed (make browser)")
