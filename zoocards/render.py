@@ -196,7 +196,8 @@ def badge(verification: dict[str, Any] | None, t: dict[str, Markup]) -> Markup:
     title = attr(" · ".join(parts))
     extra = ""
     if status == "mismatch" and verification.get("measured") is not None:
-        extra = " " + units.plain(Decimal(str(verification["measured"])))
+        # Four significant figures beside the claim; the tooltip and the report keep every digit.
+        extra = " " + units.plain(Decimal(f"{verification['measured']:.4g}"))
     return Markup(f' <span class="zc-badge zc-{status}" title="{title}">{BADGE_SYMBOL[status]}{extra}</span>')
 
 
