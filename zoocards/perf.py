@@ -111,18 +111,19 @@ cold = build.generate(project, cache)
 again = build.generate(project, cache)
 card = project.cards_dir / (synthetic.family_id(0) + ".yaml")
 original = card.read_text(encoding="utf-8")
-card.write_text(original.replace("top1: 0.", "top1: 0.0", 1), encoding="utf-8")
-started = time.perf_counter()
-changed = build.generate(project, cache)
-one_card_s = time.perf_counter() - started
-card.write_text(original, encoding="utf-8")
-build.generate(project, cache)
-card.write_text(original.replace("is a synthetic family", "is an edited synthetic family", 1), encoding="utf-8")
-started = time.perf_counter()
-prose = build.generate(project, cache)
-prose_s = time.perf_counter() - started
-card.write_text(original, encoding="utf-8")
-build.generate(project, cache)
+
+def timed_edit(old, new):
+    # edit one card, time the regeneration, then put the card (and the pages) back
+    card.write_text(original.replace(old, new, 1), encoding="utf-8")
+    started = time.perf_counter()
+    generated = build.generate(project, cache)
+    seconds = time.perf_counter() - started
+    card.write_text(original, encoding="utf-8")
+    build.generate(project, cache)
+    return generated, seconds
+
+changed, one_card_s = timed_edit("top1: 0.", "top1: 0.0")
+prose, prose_s = timed_edit("is a synthetic family", "is an edited synthetic family")
 print(json.dumps({
     "stages": {k: round(v, 3) for k, v in cold.seconds.items()},
     "pages": len(cold.pages), "models": sum(len(c.data["models"]) for c in cold.cards),
