@@ -20,11 +20,11 @@ import jsonschema
 from zoocards import fastschema
 from zoocards.errors import Problem
 from zoocards.load import Card, KeyPath, format_path
+from zoocards.units import ACCURACY_METRICS
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "card-v1.schema.json"
 SCHEMA_URL_SUFFIX = "zoocards/schema/card-v1.schema.json"
 
-ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
 # Generated pages that live beside the family pages (models/<id>.<lang>.md).
 RESERVED_IDS = {"index": "the family index (models/index.md)"}
 

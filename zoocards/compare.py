@@ -13,10 +13,9 @@ from typing import Any, TypedDict
 
 from zoocards import units
 from zoocards.load import Card, KeyPath, format_path
+from zoocards.units import ACCURACY_METRICS, MODEL_METRICS
 
 STATUSES = ("verified", "mismatch", "not_run", "failed")
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params", "storage")
-ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
 
 # A claim is verified when |measured - claimed| <= half a unit of its last written digit
 # (a claim of 6.2 stands for 6.15..6.25) plus a margin:

@@ -19,12 +19,12 @@ from typing import Any
 
 from zoocards import check, load
 from zoocards.errors import ZoocardsError
+from zoocards.units import ACCURACY_METRICS, MODEL_METRICS
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,79}$")
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 SCHEMA_LINE = "# yaml-language-server: $schema=../zoocards/schema/card-v1.schema.json"
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params", "storage")
 # A footnote on a model name that says which pretraining its weights had, and the suffix PaddleClas
 # gives those weights (SwinTransformer_base_patch4_window7_224_22kto1k_pretrained.pdparams).
 PRETRAINING_SUFFIXES = (
@@ -476,7 +476,7 @@ class _Importer:
 
     def set_metric(self, page: Page, cell: Cell, name: str, metric: str, raw: str, unit: str, header: str) -> None:
         """Store a model-level figure in the card's unit, exactly (Decimal shift only)."""
-        kind = "accuracy" if metric in check.ACCURACY_METRICS else metric
+        kind = "accuracy" if metric in ACCURACY_METRICS else metric
         card_unit = self.units.setdefault(kind, unit)
         value = Decimal(raw)
         if card_unit != unit:
@@ -518,7 +518,7 @@ class _Importer:
         bench_columns = [i for i, c in enumerate(columns) if c.kind == "bench"]
         accuracy_units = {}
         for i, col in enumerate(columns):
-            if col.kind == "metric" and col.metric in check.ACCURACY_METRICS and not col.unit:
+            if col.kind == "metric" and col.metric in ACCURACY_METRICS and not col.unit:
                 values = [number_text(row[i].text) for row in table.rows if i < len(row)]
                 accuracy_units[i] = infer_accuracy_unit([v for v in values if v])
         benchmark = self.benchmark_for(page, table, columns, headers, bench_columns, context) if bench_columns else None

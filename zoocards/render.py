@@ -21,16 +21,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from zoocards import units
+from zoocards.compare import STATUSES
 from zoocards.load import Card, KeyPath, format_path
+from zoocards.units import MODEL_METRICS
 
 LANGUAGES = ("zh", "en")
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-STATUSES = ("verified", "mismatch", "not_run", "failed")
 BADGE_SYMBOL = {"verified": "✓", "mismatch": "✗", "not_run": "○", "failed": "⚠"}
 # Above this many families the verification report counts the figures not re-run by reason
 # instead of listing each (the plugin's nav_family_limit has the same default).
 REPORT_FAMILY_LIMIT = 60
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params", "storage")
 
 
 class Cell(TypedDict):

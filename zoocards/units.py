@@ -9,7 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+# The metric vocabulary of a card, declared once: every stage imports it from here.
 ACCURACY_METRICS = ("top1", "top5", "reference_top1", "reference_top5")
+# The figures of a model's metrics table, in the order the family page shows them.
+MODEL_METRICS = (*ACCURACY_METRICS, "flops", "params", "storage")
 
 # Powers of ten: conversions shift the decimal point (Decimal.scaleb), so a claim written
 # to three decimals stays three significant decimals after conversion (0.830 -> 83.0).

@@ -14,7 +14,8 @@ from zoocards import render, units
 from zoocards.load import Card, KeyPath, format_path
 
 # The model-table figures every zoo-wide view and export carries, in the family table's order.
-MODEL_METRICS = ("top1", "top5", "reference_top1", "reference_top5", "flops", "params")
+# (storage is a file size, not a figure the leaderboard or the exports compare models on).
+MODEL_METRICS = tuple(metric for metric in units.MODEL_METRICS if metric != "storage")
 # The latency every leaderboard column shows: one image at a time.
 LEADERBOARD_BATCH = 1
 HERE = "here"  # the `hardware` of a latency this site measured itself
