@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -27,10 +29,13 @@ class Project:
     templates_dir: Path
     docs_dir: Path
     site_dir: Path
+    # What earlier builds loaded and rendered (see RenderCache); None: keep nothing on disk.
+    cache_dir: Path | None = None
 
     @classmethod
     def at(cls, root: Path) -> "Project":
         root = root.resolve()
+        cache = os.environ.get("ZOOCARDS_CACHE_DIR", str(root / ".cache" / "zoocards"))
         return cls(
             root=root,
             cards_dir=Path(os.environ.get("ZOOCARDS_CARDS_DIR", root / "cards")),
@@ -38,6 +43,7 @@ class Project:
             templates_dir=root / "templates",
             docs_dir=root / "site_src",
             site_dir=root / "site",
+            cache_dir=Path(cache) if cache else None,
         )
 
 
@@ -64,11 +70,17 @@ ZOO_IGNORED_FIELDS = ("summary", "weights", "board", "papers", "code", "download
 
 @dataclass
 class RenderCache:
-    """What earlier generations in this process loaded and rendered, keyed by a hash of its inputs.
+    """What earlier generations loaded and rendered, keyed by a hash of its inputs.
 
     `mkdocs serve` keeps its plugin (and so this cache) across rebuilds: after one card
     changes, only that card is loaded, checked, compared and rendered again, and the zoo-wide
     pages only when something they show changed. Nothing is keyed by mtime.
+
+    Attached to a directory (`attach`), the cache also outlives the process: each card's
+    entries are one pickle file, read the first time the card is looked up and rewritten only
+    when they changed, so `make cards`, a restarted `mkdocs serve` or a CI job that restores
+    `.cache/` starts where the last build stopped. The directory is named after a hash of
+    zoocards' own code and library versions: a different version never reads these files.
     """
 
     cards: dict[Path, tuple[str, load.Card | None, list[Problem]]] = field(default_factory=dict)
@@ -77,13 +89,158 @@ class RenderCache:
     zoo: tuple[str, dict[str, str]] | None = None
     zoo_digests: dict[str, tuple[str, str]] = field(default_factory=dict)
     templates: str = ""
+    exports: tuple[str, dict[str, str]] | None = None
+    fragments: render.Fragments = field(default_factory=lambda: render.Fragments(digests={}))
+    disk: Path | None = None
+    _looked_up: set[Path] = field(default_factory=set)
+    _saved: dict[str, str] = field(default_factory=dict)
+    _pieces_saved: dict[str, str] = field(default_factory=dict)
+    _pieces_changed: bool = False
+
+    def attach(self, cache_dir: Path | None) -> None:
+        """Keep this cache under `cache_dir` too (None: in memory only)."""
+        disk = None if cache_dir is None else cache_dir / _code_version()
+        if disk != self.disk:
+            self.disk, self._looked_up, self._saved, self._pieces_saved = disk, set(), {}, {}
+            if disk is not None and self.zoo is None:
+                zoo, exported = _read_pickle(disk / "zoo.pickle"), _read_pickle(disk / "exports.pickle")
+                self.zoo = zoo if isinstance(zoo, tuple) else None
+                self.exports = exported if isinstance(exported, tuple) else None
+                self._saved.update({"zoo": self._key(self.zoo), "exports": self._key(self.exports)})
+
+    def lookup(self, path: Path) -> None:
+        """Bring a card's entries in from disk the first time the card is looked up."""
+        if self.disk is None or path in self._looked_up:
+            return
+        self._looked_up.add(path)
+        if path in self.cards:
+            return
+        stored = _read_pickle(self.disk / "cards" / f"{path.name}.pickle")
+        if not isinstance(stored, dict) or stored.get("path") != str(path):
+            return
+        self.cards[path] = stored["card"]
+        card = stored["card"][1]
+        if card is not None:
+            for table, key in ((self.verifications, "verifications"), (self.families, "family"), (self.zoo_digests, "zoo_digest")):
+                if stored.get(key) is not None:
+                    table[card.id] = stored[key]
+        self._saved[path.name] = self._signature(path)
+
+    def load_pieces(self, paths: list[Path]) -> None:
+        """Bring in the cards' pieces of the zoo-wide pages, which only a zoo render reads."""
+        if self.disk is None:
+            return
+        for path in paths:
+            if path.name not in self._pieces_saved:
+                stored = _read_pickle(self.disk / "pieces" / f"{path.name}.pickle")
+                if isinstance(stored, dict):
+                    self.fragments.memo.update(stored)
+                self._pieces_saved[path.name] = self._pieces_signature(stored if isinstance(stored, dict) else {})
+
+    def save(self) -> None:
+        """Write the entries that changed since they were read or last written."""
+        if self.disk is None:
+            return
+        if not self._saved:  # first write by this version: earlier versions' entries can never be read again
+            for old in self.disk.parent.glob("v-*"):
+                if old != self.disk and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+        for path in list(self.cards):
+            signature = self._signature(path)
+            if self._saved.get(path.name) == signature:
+                continue
+            hit = self.cards[path]
+            entry: dict[str, Any] = {"path": str(path), "card": hit}
+            if hit[1] is not None:
+                card_id = hit[1].id
+                entry.update(verifications=self.verifications.get(card_id), family=self.families.get(card_id), zoo_digest=self.zoo_digests.get(card_id))
+            _write_pickle(self.disk / "cards" / f"{path.name}.pickle", entry)
+            self._saved[path.name] = signature
+        if self._pieces_changed:  # a zoo render made pieces: keep each card's, by card file
+            names = {hit[1].id: path.name for path, hit in self.cards.items() if hit[1] is not None}
+            for card_id, pieces in self._pieces_by_card().items():
+                name = names.get(card_id)
+                signature = self._pieces_signature(pieces)
+                if name is not None and self._pieces_saved.get(name) != signature:
+                    _write_pickle(self.disk / "pieces" / f"{name}.pickle", pieces)
+                    self._pieces_saved[name] = signature
+            self._pieces_changed = False
+        for name, value in (("zoo", self.zoo), ("exports", self.exports)):
+            if self._saved.get(name) != self._key(value):
+                _write_pickle(self.disk / f"{name}.pickle", value)
+                self._saved[name] = self._key(value)
+
+    def _pieces_by_card(self) -> dict[str, dict[tuple[str, ...], tuple[str, Any]]]:
+        out: dict[str, dict[tuple[str, ...], tuple[str, Any]]] = {}
+        for key, hit in self.fragments.memo.items():
+            out.setdefault(key[1], {})[key] = hit
+        return out
+
+    @staticmethod
+    def _pieces_signature(pieces: dict[tuple[str, ...], tuple[str, Any]]) -> str:
+        return "|".join(sorted(f"{key[0]}:{key[2]}:{value[0]}" for key, value in pieces.items()))
+
+    def _signature(self, path: Path) -> str:
+        hit = self.cards.get(path)
+        if hit is None:
+            return ""
+        card_id = hit[1].id if hit[1] is not None else ""
+        return "|".join([hit[0]] + [(table.get(card_id) or ("",))[0] for table in (self.verifications, self.families, self.zoo_digests)])
+
+    @staticmethod
+    def _key(value: tuple[str, Any] | None) -> str:
+        return value[0] if value else ""
+
+
+def _code_version() -> str:
+    """A hash of what makes a cached entry valid: zoocards' code, Python and the libraries that shape its output."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        from importlib.metadata import version
+
+        digest = hashlib.sha256(f"{sys.version}|{yaml_version()}|{version('jinja2')}|{version('markupsafe')}".encode())
+        for path in sorted(Path(__file__).parent.rglob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _CODE_VERSION = "v-" + digest.hexdigest()[:16]
+    return _CODE_VERSION
+
+
+_CODE_VERSION: str | None = None
+
+
+def yaml_version() -> str:
+    import yaml
+
+    return f"{yaml.__version__}{'+libyaml' if getattr(yaml, '__with_libyaml__', False) else ''}"
+
+
+def _read_pickle(path: Path) -> Any:
+    """A cache file's content, or None when it is missing or unreadable (the entry is then rebuilt)."""
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or foreign file: a cache miss, never an error
+        return None
+
+
+def _write_pickle(path: Path, value: Any) -> None:
+    """Write aside, then rename: a reader never sees half a file. No fsync: a lost entry is only a miss."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(aside, "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(aside, path)
 
 
 _PROCESS_CACHE = RenderCache()
 
 
-def process_cache() -> RenderCache:
-    """This process's cache, which `generate` uses unless given another."""
+def process_cache(project: Project | None = None) -> RenderCache:
+    """This process's cache, which `generate` uses unless given another; kept under the project's cache dir."""
+    if project is not None:
+        _PROCESS_CACHE.attach(project.cache_dir)
     return _PROCESS_CACHE
 
 
@@ -110,6 +267,8 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None) ->
     problems: list[Problem] = []
     for path in paths:
         digest = _sha256(path.read_bytes())
+        if cache is not None:
+            cache.lookup(path)
         hit = cache.cards.get(path) if cache is not None else None
         if hit is None or hit[0] != digest:
             try:
@@ -150,7 +309,7 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
 
     Whatever `cache` (this process's, by default) holds for unchanged inputs is reused.
     """
-    cache = _PROCESS_CACHE if cache is None else cache
+    cache = process_cache(project) if cache is None else cache
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     fingerprint = inputs_fingerprint(project)
@@ -202,14 +361,24 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     zoo_key = _sha256(templates, _json(host), _json(performance), *(zoo_digests[card.id] for card in cards))
     zoo_rendered = cache.zoo is None or cache.zoo[0] != zoo_key
     if zoo_rendered:
-        cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance))
+        # Each card's pieces of the zoo-wide pages are kept while this digest holds (render.Fragments).
+        context = _sha256(templates, _json(host))
+        cache.fragments.digests = {card.id: _sha256(zoo_digests[card.id], context) for card in cards}
+        cache.load_pieces([card.path for card in cards])
+        cache._pieces_changed = True
+        render.use_bytecode_cache(None if cache.disk is None else cache.disk / "jinja")
+        cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments))
     assert cache.zoo is not None
     pages.update(cache.zoo[1])
     seconds["render"] = time.perf_counter() - started
 
     started = time.perf_counter()
     report = write.write_pages(project.docs_dir, pages)
+    cache.save()
     seconds["write"] = time.perf_counter() - started
+    # What the cache holds lives as long as the process: leave it out of the collector's full
+    # passes, which otherwise walk millions of kept objects during the next generation.
+    gc.freeze()
     return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds, records, rendered, zoo_rendered)
 
 
@@ -228,13 +397,19 @@ def _templates_digest(templates_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def write_api(site_dir: Path, generated: Generated) -> None:
-    """Machine-readable exports under site/api/."""
+def write_api(site_dir: Path, generated: Generated, cache: RenderCache | None = None) -> None:
+    """Machine-readable exports under site/api/; unchanged inputs reuse the texts the cache holds."""
     api = site_dir / "api"
     api.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(generated.verifications, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     write.atomic_write_bytes(api / "verification.json", payload.encode("utf-8"))
-    exports.write_exports(api, generated.cards, generated.verifications, generated.records)
+    cache = process_cache() if cache is None else cache
+    # The exports follow from every input file and the host (the verdicts depend on it).
+    key = _sha256(generated.fingerprint, _json(measure.host_fingerprint()))
+    if cache.exports is None or cache.exports[0] != key:
+        cache.exports = (key, exports.export_texts(generated.cards, generated.verifications, generated.records))
+        cache.save()
+    exports.write_texts(api, cache.exports[1])
 
 
 def build_site(project: Project, *, strict: bool = True, in_process: bool = False) -> float:

@@ -28,7 +28,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if getattr(args, "files", None):
         cards, warnings = _check_files([Path(f) for f in args.files])
     else:
-        cards, warnings = build.load_and_check(project.cards_dir)
+        cache = build.process_cache(project)
+        try:
+            cards, warnings = build.load_and_check(project.cards_dir, cache)
+        finally:
+            cache.save()  # the next check or build starts from these cards, errors included
     for problem in warnings:
         print(problem, file=sys.stderr)
     models = sum(len(c.data["models"]) for c in cards)
@@ -125,7 +129,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     """Check the cards, then build the whole site with mkdocs into site/ (swapped in when complete)."""
     project = _project(args)
-    build.load_and_check(project.cards_dir)  # fail fast with the card errors, before mkdocs starts
+    build.load_and_check(project.cards_dir, build.process_cache(project))  # fail fast with the card errors, before mkdocs starts
     seconds = build.build_site(project, strict=not args.no_strict)
     print(f"site built in {seconds:.1f} s: {project.site_dir}")
     return 0
@@ -140,7 +144,7 @@ def cmd_cards(args: argparse.Namespace) -> int:
     from zoocards import measure
 
     project = _project(args)
-    cards, warnings = build.load_and_check(project.cards_dir, build.process_cache())
+    cards, warnings = build.load_and_check(project.cards_dir, build.process_cache(project))
     for problem in warnings:
         print(problem, file=sys.stderr)
     print(f"{len(cards)} cards, {sum(len(c.data['models']) for c in cards)} models: no errors" + (f", {len(warnings)} warnings" if warnings else ""))

@@ -3,8 +3,10 @@
 For each size, in a temporary copy of the project (mkdocs.yml, templates/, the hand-written
 pages of site_src/, synthetic cards; nothing is written into the repository):
 
-1. `generate` in a child process: load + check, compare, render, write (cold), then again
-   with nothing changed and after changing one card (the in-process cache `mkdocs serve` uses);
+1. `generate` in a child process: load + check, compare, render, write (cold, empty cache),
+   then as a new process would with the on-disk cache the cold run left, then again with
+   nothing changed and after changing one card (the in-process cache `mkdocs serve` uses):
+   a figure corrected within the charts' axes, a figure that moves an axis, a summary;
 2. the real `mkdocs build --strict`, which generates through the zoocards plugin;
 3. a plain `mkdocs build --strict` of the same, already generated Markdown without the
    zoocards plugin: the floor zoocards' own work is compared with;
@@ -107,7 +109,11 @@ from pathlib import Path
 from zoocards import build, synthetic
 project = build.Project.at(Path(sys.argv[1]))
 cache = build.RenderCache()
+cache.attach(project.cache_dir)  # empty: a fresh clone's first build
 cold = build.generate(project, cache)
+restarted = build.RenderCache()  # a new process (`make cards`, a restarted `mkdocs serve`) reading the on-disk cache
+restarted.attach(project.cache_dir)
+cached = build.generate(project, restarted)
 again = build.generate(project, cache)
 card = project.cards_dir / (synthetic.family_id(0) + ".yaml")
 original = card.read_text(encoding="utf-8")
@@ -122,14 +128,22 @@ def timed_edit(old, new):
     build.generate(project, cache)
     return generated, seconds
 
-changed, one_card_s = timed_edit("top1: 0.", "top1: 0.0")
+# A corrected figure that stays inside the charts' axes, and a unit slip (a fraction written
+# ten times too small) that moves an axis of the zoo-wide charts, so every point is redrawn.
+text = original.split("top1: ", 1)[1].split(",", 1)[0]
+fixed = f"{float(text) + 0.001:.3f}"
+changed, one_card_s = timed_edit("top1: " + text, "top1: " + fixed)
+axis, axis_s = timed_edit("top1: 0.", "top1: 0.0")
 prose, prose_s = timed_edit("is a synthetic family", "is an edited synthetic family")
 print(json.dumps({
     "stages": {k: round(v, 3) for k, v in cold.seconds.items()},
+    "cached": {"stages": {k: round(v, 3) for k, v in cached.seconds.items()}, "rendered": len(cached.rendered), "zoo_rendered": cached.zoo_rendered, "written": len(cached.report.written)},
     "pages": len(cold.pages), "models": sum(len(c.data["models"]) for c in cold.cards),
     "unchanged": {"seconds": round(sum(again.seconds.values()), 3), "rendered": len(again.rendered), "written": len(again.report.written)},
     "one_card": {"seconds": round(one_card_s, 3), "rendered": len(changed.rendered), "zoo_rendered": changed.zoo_rendered,
-                 "written": sorted(changed.report.written)},
+                 "written": sorted(changed.report.written), "stages": {k: round(v, 3) for k, v in changed.seconds.items()}},
+    "one_card_axis": {"seconds": round(axis_s, 3), "rendered": len(axis.rendered), "zoo_rendered": axis.zoo_rendered,
+                      "written": sorted(axis.report.written), "stages": {k: round(v, 3) for k, v in axis.seconds.items()}},
     "one_card_prose": {"seconds": round(prose_s, 3), "rendered": len(prose.rendered), "zoo_rendered": prose.zoo_rendered,
                        "written": sorted(prose.report.written), "stages": {k: round(v, 3) for k, v in prose.seconds.items()}},
 }))
@@ -158,7 +172,11 @@ def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = Tr
         "pages": inner["pages"],
         "zoocards": {**inner["stages"], "total_s": round(own, 3), "load_check_render_s": round(inner["stages"]["load_check"] + inner["stages"]["render"], 3),
                      "process": _figures(generate)},
-        "incremental": {"unchanged": inner["unchanged"], "one_card": inner["one_card"], "one_card_prose": inner["one_card_prose"]},
+        # The same generation in a new process that finds the previous build's cache (.cache/zoocards).
+        "zoocards_cached": {**inner["cached"]["stages"], "total_s": round(sum(inner["cached"]["stages"].values()), 3),
+                            "load_check_render_s": round(inner["cached"]["stages"]["load_check"] + inner["cached"]["stages"]["render"], 3),
+                            "rendered": inner["cached"]["rendered"], "zoo_rendered": inner["cached"]["zoo_rendered"], "written": inner["cached"]["written"]},
+        "incremental": {"unchanged": inner["unchanged"], "one_card": inner["one_card"], "one_card_axis": inner["one_card_axis"], "one_card_prose": inner["one_card_prose"]},
     }
     if not mkdocs:
         return result
@@ -172,6 +190,7 @@ def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = Tr
     result.update({"mkdocs_build": _figures(build), "site": site_size(root / "site"), "ratios": {
         "zoocards_to_mkdocs_build": round(own / build["seconds"], 4),
         "load_check_render_to_mkdocs_build": round(result["zoocards"]["load_check_render_s"] / build["seconds"], 4),
+        "cached_load_check_render_to_mkdocs_build": round(result["zoocards_cached"]["load_check_render_s"] / build["seconds"], 4),
     }})
     if not floor:  # the plain build and the warm `zoocards cards` each take as long again
         return result
@@ -197,7 +216,8 @@ def child_env(workdir: Path, root: Path) -> dict[str, str]:
     Material and pandas from source, seconds that a developer's machine never spends; the
     bytecode goes to a cache under the work directory instead, never into the virtualenv.
     """
-    env = {**os.environ, "ZOOCARDS_CARDS_DIR": str(root / "cards"), "ZOOCARDS_MEASUREMENTS_DIR": str(root / "measurements"), "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "ZOOCARDS_CARDS_DIR": str(root / "cards"), "ZOOCARDS_MEASUREMENTS_DIR": str(root / "measurements"),
+           "ZOOCARDS_CACHE_DIR": str(root / ".cache" / "zoocards"), "PYTHONHASHSEED": "0"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     return env
@@ -303,7 +323,9 @@ def _summary_line(figures: dict[str, Any]) -> str:
     own = figures["zoocards"]
     line = (f"{figures['families']} families, {figures['models']} models, {figures['pages']} pages: "
             f"load+check {own['load_check']:.2f} s, compare {own['compare']:.2f} s, render {own['render']:.2f} s, write {own['write']:.2f} s "
-            f"(peak {own['process']['peak_rss_mb']:.0f} MB); one card changed {figures['incremental']['one_card']['seconds']:.2f} s")
+            f"(peak {own['process']['peak_rss_mb']:.0f} MB); cached start: load+check+render {figures['zoocards_cached']['load_check_render_s']:.2f} s; "
+            f"one card changed {figures['incremental']['one_card']['seconds']:.2f} s (axis moved {figures['incremental']['one_card_axis']['seconds']:.2f} s, "
+            f"prose {figures['incremental']['one_card_prose']['seconds']:.2f} s)")
     if "mkdocs_build" in figures:
         line += (f"; mkdocs build {figures['mkdocs_build']['seconds']:.1f} s (peak {figures['mkdocs_build']['peak_rss_mb']:.0f} MB); "
                  f"site {figures['site']['bytes'] / 1e6:.1f} MB in {figures['site']['files']} files; "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Sequence
 
 # Colour-blind-safe categorical palette (Okabe-Ito, without yellow, which is unreadable on white).
@@ -104,10 +104,11 @@ def _domain(values: list[float], log: bool) -> tuple[float, float]:
     return low - span * 0.08, high + span * 0.08
 
 
-def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size()) -> str:
+def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size(), memo: "Memo | None" = None) -> str:
     """One scatter plot as an `<svg>` element on a single line (safe as a Markdown raw HTML block).
 
     `series` fixes the colour order, so a family keeps its colour in every chart of a page.
+    `memo` (a `Memo`) reuses the circles of earlier drawings; the output is the same without it.
     """
     usable = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y) and (p.x > 0 or not log_x)]
     if not usable:
@@ -149,16 +150,29 @@ def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label:
         path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in front)
         out.append(f'<polyline points="{path}" class="zc-plot-front"><title>{esc(front_label)}</title></polyline>')
     colour = colours(list(series) + sorted({p.series for p in usable} - set(series)))
+    # A circle's text follows from its point and the axes alone: `memo` keeps it between drawings
+    # of the same chart, so redrawing a zoo of 8000 points after one card changed formats ~8 anew.
+    table = memo.table((x_low, x_high, y_low, y_high, log_x, astuple(size))) if memo is not None else None
+    boxes = []
     for point in usable:
-        tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
-        radius, klass = (5, "zc-plot-point zc-plot-on-front") if id(point) in on_front else (4, "zc-plot-point")
-        out.append(f'<circle cx="{sx(point.x):.1f}" cy="{sy(point.y):.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
+        front_point = id(point) in on_front
+        key = (point.x, point.y, point.label, point.tooltip, colour[point.series], front_point)
+        drawn = table.get(key) if table is not None else None
+        if drawn is None:
+            cx, cy = sx(point.x), sy(point.y)
+            tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
+            radius, klass = (5, "zc-plot-point zc-plot-on-front") if front_point else (4, "zc-plot-point")
+            drawn = (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>', (cx - 5, cy - 5, cx + 5, cy + 5))
+            if table is not None:
+                table[key] = drawn
+        out.append(drawn[0])
+        boxes.append(drawn[1])
 
     # Labels: the front first, then the rest while they fit. Each tries four spots around its
     # point; one that would cover a point or a label already placed is left out (its point
     # keeps its tooltip).
     label_font = size.font - 1
-    placed = [(sx(p.x) - 5, sy(p.y) - 5, sx(p.x) + 5, sy(p.y) + 5) for p in usable]
+    placed = _Boxes(boxes)
     candidates = front + ([p for p in usable if id(p) not in on_front] if len(usable) <= LABEL_ALL_LIMIT else [])
     for point in candidates:
         width = len(point.label) * label_font * CHAR_WIDTH
@@ -166,12 +180,55 @@ def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label:
         for left, baseline in ((x + 6, y - 5), (x + 6, y + label_font + 3), (x - 6 - width, y - 5), (x - 6 - width, y + label_font + 3)):
             box = (left, baseline - label_font, left + width, baseline + 2)
             inside = size.left <= box[0] and box[2] <= right and size.top <= box[1] and box[3] <= bottom
-            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
-                placed.append(box)
+            if inside and not placed.overlaps(box):
+                placed.add(box)
                 out.append(f'<text x="{left:.1f}" y="{baseline:.1f}" font-size="{label_font}" class="zc-plot-label">{esc(point.label)}</text>')
                 break
     out.append("</svg>")
     return "".join(out)
+
+
+class Memo:
+    """What earlier `scatter` calls drew, per chart axes; axes the last round did not draw are dropped at `rotate`."""
+
+    def __init__(self) -> None:
+        self.previous: dict[tuple[object, ...], dict[tuple[object, ...], tuple[str, tuple[float, float, float, float]]]] = {}
+        self.current: dict[tuple[object, ...], dict[tuple[object, ...], tuple[str, tuple[float, float, float, float]]]] = {}
+
+    def table(self, axes: tuple[object, ...]) -> dict[tuple[object, ...], tuple[str, tuple[float, float, float, float]]]:
+        """The circles (text, box) drawn on these axes, by point."""
+        if axes not in self.current:
+            self.current[axes] = self.previous.get(axes, {})
+        return self.current[axes]
+
+    def rotate(self) -> None:
+        """Start a new round: only what the finished round used is kept."""
+        self.previous, self.current = self.current, {}
+
+
+class _Boxes:
+    """Rectangles (left, top, right, bottom) bucketed in a grid, so an overlap test looks at neighbours only."""
+
+    CELL = 24.0
+
+    def __init__(self, boxes: list[tuple[float, float, float, float]]) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+        for box in boxes:
+            self.add(box)
+
+    def _cells(self, box: tuple[float, float, float, float]) -> list[tuple[int, int]]:
+        cell = self.CELL
+        return [(i, j) for i in range(int(box[0] // cell), int(box[2] // cell) + 1) for j in range(int(box[1] // cell), int(box[3] // cell) + 1)]
+
+    def add(self, box: tuple[float, float, float, float]) -> None:
+        for key in self._cells(box):
+            self.cells.setdefault(key, []).append(box)
+
+    def overlaps(self, box: tuple[float, float, float, float]) -> bool:
+        return any(
+            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+            for key in self._cells(box) for b in self.cells.get(key, ())
+        )
 
 
 def colours(series: Sequence[str]) -> dict[str, str]:

@@ -56,6 +56,7 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
             templates_dir=root / self.config.templates_dir,
             docs_dir=Path(config.docs_dir),
             site_dir=Path(config.site_dir),
+            cache_dir=base.cache_dir,
         )
         self.root_site_dir = config.site_dir
         self._extend_nav(config)

@@ -12,15 +12,16 @@ import functools
 import html
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, TypedDict
+from typing import Any, Callable, Iterable, TypedDict, TypeVar
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from zoocards import units
+from zoocards import plots, units
 from zoocards.compare import STATUSES
 from zoocards.load import Card, KeyPath, format_path
 from zoocards.units import MODEL_METRICS
@@ -31,6 +32,47 @@ BADGE_SYMBOL = {"verified": "✓", "mismatch": "✗", "not_run": "○", "failed"
 # Above this many families the verification report counts the figures not re-run by reason
 # instead of listing each (the plugin's nav_family_limit has the same default).
 REPORT_FAMILY_LIMIT = 60
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Fragments:
+    """Per-card pieces of the zoo-wide pages, kept while what they show of the card is unchanged.
+
+    `digests` maps each card id to a hash of everything the zoo-wide pages can show of that card
+    (and of the templates and host): a piece is made again only when that hash, or the context it
+    was made in (the leaderboard's columns, a chart's axes), changed. So after one card changes,
+    the leaderboard, the verification report and the plots are joined from 999 pieces kept and
+    one made anew. Without a `Fragments`, every piece is made (the pure path, as in tests).
+    """
+
+    digests: dict[str, str]
+    memo: dict[tuple[str, ...], tuple[str, Any]] = field(default_factory=dict)
+    used: set[tuple[str, ...]] = field(default_factory=set)
+    circles: plots.Memo = field(default_factory=plots.Memo)  # the plots' points, keyed by their content
+
+    def get(self, kind: str, card_id: str, context: str, make: Callable[[], T]) -> T:
+        key, want = (kind, card_id, context), self.digests.get(card_id, "")
+        hit = self.memo.get(key)
+        if hit is None or hit[0] != want or not want:
+            hit = (want, make())
+            self.memo[key] = hit
+        self.used.add(key)
+        return hit[1]  # type: ignore[no-any-return]
+
+    def prune(self) -> None:
+        """Forget the pieces this generation did not use (removed cards, old contexts)."""
+        for key in set(self.memo) - self.used:
+            del self.memo[key]
+        self.used = set()
+        self.circles.rotate()
+
+
+def piece(fragments: Fragments | None, kind: str, card_id: str, context: str, make: Callable[[], T]) -> T:
+    """`make()`, or the piece `fragments` kept for it."""
+    return make() if fragments is None else fragments.get(kind, card_id, context, make)
 
 
 class Cell(TypedDict):
@@ -145,11 +187,27 @@ def strings(templates_dir: Path, lang: str) -> dict[str, Markup]:
     return {key: Markup(value) for key, value in _catalogue(templates_dir, lang).items()}
 
 
+_BYTECODE_DIR: Path | None = None
+
+
+def use_bytecode_cache(directory: Path | None) -> None:
+    """Keep compiled templates in `directory` (keyed by their source), so a new process does not compile them again."""
+    global _BYTECODE_DIR
+    if directory != _BYTECODE_DIR:
+        _BYTECODE_DIR = directory
+        environment.cache_clear()
+
+
 @functools.lru_cache(maxsize=4)
 def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     """The one Jinja environment every page is rendered with (templates compile once)."""
+    bytecode = None
+    if _BYTECODE_DIR is not None:
+        _BYTECODE_DIR.mkdir(parents=True, exist_ok=True)
+        bytecode = FileSystemBytecodeCache(str(_BYTECODE_DIR))
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
+        bytecode_cache=bytecode,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -389,44 +447,43 @@ def render_family(card: Card, verifications: list[dict[str, Any]], records: list
     return pages
 
 
-def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None) -> dict[str, str]:
+def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None, fragments: Fragments | None = None) -> dict[str, str]:
     """The pages about the whole zoo (family index, verification report, performance), both languages."""
     env = environment(templates_dir)
     index = env.get_template("families.md.j2")
     report = env.get_template("verification.md.j2")
+    sections = env.get_template("_zoo_pieces.md.j2").module
     ordered = sorted(cards, key=lambda c: c.id)
     by_card: dict[str, list[dict[str, Any]]] = {}
     for verification in verifications:
         by_card.setdefault(verification["card"], []).append(verification)
+    # A large zoo's report would list tens of thousands of figures nobody re-ran (a 1000-family
+    # report is ~20 MB of Markdown): there, those are counted by reason; each family page still
+    # gives every figure's reason in its badge.
+    collapse = len(cards) > REPORT_FAMILY_LIMIT
+    summaries = {card.id: piece(fragments, "summary", card.id, "", lambda: summarise(by_card.get(card.id, []))) for card in ordered}
     pages: dict[str, str] = {}
     for lang in LANGUAGES:
         t = strings(templates_dir, lang)
         groups: dict[str, list[dict[str, Any]]] = {}
         for card in ordered:
             group = card.data.get("group", {}).get(lang, "")
-            groups.setdefault(group, []).append({
-                "id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]),
-                "summary": summarise(by_card.get(card.id, [])),
-            })
+            groups.setdefault(group, []).append({"id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]), "summary": summaries[card.id]})
         pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
-        # A large zoo's report would list tens of thousands of figures nobody re-ran (a 1000-family
-        # report is ~20 MB of Markdown): there, those are counted by reason; each family page still
-        # gives every figure's reason in its badge.
-        collapse = len(cards) > REPORT_FAMILY_LIMIT
-        listed = [v for v in verifications if v["status"] != "not_run"] if collapse else verifications
-        rows_by_card: dict[str, list[dict[str, Any]]] = {}
-        for row in verification_rows(cards, listed, lang):  # grouped once: a filter per family is quadratic
-            rows_by_card.setdefault(row["card"], []).append(row)
-        not_run: dict[str, Counter[str]] = {}
-        if collapse:
-            for v in verifications:
-                if v["status"] == "not_run":
-                    not_run.setdefault(v["card"], Counter())[(v.get("reason_zh") if lang == "zh" else v.get("reason")) or ""] += 1
-        families = [
-            {"id": c.id, "name": c.data["name"][lang], "rows": rows_by_card.get(c.id, []),
-             "not_run": sorted(not_run.get(c.id, Counter()).items(), key=lambda item: (-item[1], item[0]))}
-            for c in ordered
-        ]
+
+        def family_section(card: Card, lang: str = lang, t: dict[str, Markup] = t) -> Markup:
+            mine = by_card.get(card.id, [])
+            listed = [v for v in mine if v["status"] != "not_run"] if collapse else mine
+            not_run: Counter[str] = Counter()
+            if collapse:
+                for v in mine:
+                    if v["status"] == "not_run":
+                        not_run[(v.get("reason_zh") if lang == "zh" else v.get("reason")) or ""] += 1
+            family = {"id": card.id, "name": card.data["name"][lang], "rows": verification_rows([card], listed, lang),
+                      "not_run": sorted(not_run.items(), key=lambda item: (-item[1], item[0]))}
+            return Markup(sections.verification_family(family, t))
+
+        families = [piece(fragments, "verification", card.id, f"{lang}|{collapse}", lambda card=card: family_section(card)) for card in ordered]
         pages[f"zoo/verification.{lang}.md"] = report.render(lang=lang, t=t, families=families, summary=summarise(verifications))
         pages[f"zoo/performance.{lang}.md"] = env.get_template("performance.md.j2").render(
             lang=lang, t=t, bench=performance, sizes=performance_rows(performance)
@@ -471,11 +528,14 @@ def render_site(cards: list[Card], verifications: list[dict[str, Any]], records:
     return pages
 
 
-def render_zoo_pages(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None) -> dict[str, str]:
-    """Every page that summarises more than one card, both languages."""
+def render_zoo_pages(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = TEMPLATES_DIR, performance: dict[str, Any] | None = None, fragments: Fragments | None = None) -> dict[str, str]:
+    """Every page that summarises more than one card, both languages (`fragments`: per-card pieces to reuse)."""
     from zoocards import views  # builds on this module, so import late
 
-    return {**render_zoo(cards, verifications, templates_dir, performance), **views.render_views(cards, verifications, records, templates_dir)}
+    pages = {**render_zoo(cards, verifications, templates_dir, performance, fragments), **views.render_views(cards, verifications, records, templates_dir, fragments=fragments)}
+    if fragments is not None:
+        fragments.prune()
+    return pages
 
 
 def verification_rows(cards: list[Card], verifications: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:

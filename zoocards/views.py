@@ -69,21 +69,47 @@ def latency_header(column: zoo.LatencyColumn, t: dict[str, Markup]) -> str:
     return " ".join(parts)
 
 
+def leaderboard_row(entry: zoo.Entry, lang: str, t: dict[str, Markup], latency: list[zoo.LatencyColumn], badges: dict[tuple[Any, ...], Markup]) -> LeaderboardRow:
+    """One model's leaderboard row: model figures, then its batch-1 latency per column."""
+    figures = entry["figures"]
+    cells = {metric: _cell(figures.get(metric), t, badges) for metric in ("top1", "top5", "flops", "params")}
+    cells.update({c["key"]: _cell(figures.get(c["key"]), t, badges) for c in latency})
+    return LeaderboardRow(
+        card=entry["card"], family=entry["family"][lang], model=entry["model"], anchor=entry["anchor"],
+        dataset=entry["dataset"], input_size=entry["input_size"], cells=cells,
+    )
+
+
 def leaderboard_context(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> LeaderboardContext:
     """Every model in one table: model figures, then batch-1 latency per hardware and precision."""
     latency = zoo.latency_columns(entries)
     columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
-    rows = []
     badges: dict[tuple[Any, ...], Markup] = {}
-    for entry in entries:
-        figures = entry["figures"]
-        cells = {metric: _cell(figures.get(metric), t, badges) for metric in ("top1", "top5", "flops", "params")}
-        cells.update({c["key"]: _cell(figures.get(c["key"]), t, badges) for c in latency})
-        rows.append(LeaderboardRow(
-            card=entry["card"], family=entry["family"][lang], model=entry["model"], anchor=entry["anchor"],
-            dataset=entry["dataset"], input_size=entry["input_size"], cells=cells,
-        ))
+    rows = [leaderboard_row(entry, lang, t, latency, badges) for entry in entries]
     return LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=len({e["dataset"] for e in entries}) > 1)
+
+
+def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: render.Fragments | None = None) -> str:
+    """The leaderboard page: each card's rows are one piece (`fragments` keeps them between generations)."""
+    env = render.environment(templates_dir)
+    rows_macro = env.get_template("_zoo_pieces.md.j2").module.leaderboard_rows
+    context = leaderboard_context([], lang, t)
+    latency = zoo.latency_columns(entries)
+    context["columns"] = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
+    context["show_dataset"] = len({e["dataset"] for e in entries}) > 1
+    # A piece depends on its card and on which columns the table has.
+    shape = f"{lang}|{context['show_dataset']}|{'|'.join(c['key'] for c in latency)}"
+    by_card: dict[str, list[zoo.Entry]] = {}
+    for entry in entries:
+        by_card.setdefault(entry["card"], []).append(entry)
+    badges: dict[tuple[Any, ...], Markup] = {}
+
+    def rows_of(card: str) -> Markup:
+        rows = [leaderboard_row(entry, lang, t, latency, badges) for entry in by_card[card]]
+        return Markup(rows_macro(rows, context["columns"], context["show_dataset"]))
+
+    context["rows"] = [render.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
+    return env.get_template("leaderboard.md.j2").render(**context)
 
 
 def _points(entries: list[zoo.Entry], x_key: str, series_of: dict[str, str], unit: str, lang: str | None) -> list[plots.Point]:
@@ -109,16 +135,21 @@ def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) ->
     return x_title, f"{t['top1']} — {x_title}"
 
 
-def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str]) -> list[Chart]:
+def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: render.Fragments | None = None) -> list[Chart]:
     """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
     series = sorted(set(series_of.values()))
+    by_card: dict[str, list[zoo.Entry]] = {}
+    for entry in entries:
+        by_card.setdefault(entry["card"], []).append(entry)
     out = []
     for key, unit, column in _axes(entries):
-        points = _points(entries, key, series_of, unit, lang)
+        # Each card's points are a piece: their tooltips are made once per card version.
+        points = [p for card, mine in by_card.items() for p in render.piece(
+            fragments, "points", card, f"{lang}|{key}|{unit}|{series_of.get(card, '')}", lambda mine=mine: _points(mine, key, series_of, unit, lang))]  # type: ignore[misc]
         if len(points) < 2:
             continue
         x_title, caption = _titles(column, key, t)
-        svg = plots.scatter(points, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size)
+        svg = plots.scatter(points, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size, memo=fragments.circles if fragments else None)
         out.append(Chart(caption=caption, svg=Markup(svg)))
     return out
 
@@ -145,7 +176,7 @@ def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Marku
     return out
 
 
-def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> list[PlotSection]:
+def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fragments: render.Fragments | None = None) -> list[PlotSection]:
     """Zoo-wide charts, one section per dataset (accuracies on different datasets do not compare)."""
     sections = []
     datasets = sorted({e["dataset"] for e in entries}, key=lambda d: (-sum(e["dataset"] == d for e in entries), d))
@@ -154,20 +185,20 @@ def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> 
         families = {e["card"]: e["family"][lang] for e in mine}
         # Colour by family while the palette tells them apart; beyond that, one colour and tooltips.
         series_of = families if len(families) <= len(plots.PALETTE) else {}
-        found = charts(mine, lang, t, plots.Size(), series_of)
+        found = charts(mine, lang, t, plots.Size(), series_of, fragments)
         if found:
             legend = plots.legend(sorted(set(series_of.values())), str(t["pareto_front"]))
             sections.append(PlotSection(dataset=dataset, anchor="dataset-" + render.anchor(dataset).removeprefix("model-"), legend=Markup(legend), charts=found))
     return sections
 
 
-def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None) -> dict[str, str]:
+def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None, fragments: render.Fragments | None = None) -> dict[str, str]:
     """The leaderboard and the plots page, both languages (pass `entries` when already computed)."""
     env = render.environment(templates_dir)
-    entries = zoo.zoo_entries(cards, verifications, records) if entries is None else entries
+    entries = zoo.zoo_entries(cards, verifications, records, fragments) if entries is None else entries
     pages = {}
     for lang in render.LANGUAGES:
         t = render.strings(templates_dir, lang)
-        pages[f"zoo/leaderboard.{lang}.md"] = env.get_template("leaderboard.md.j2").render(**leaderboard_context(entries, lang, t))
-        pages[f"zoo/plots.{lang}.md"] = env.get_template("plots.md.j2").render(lang=lang, t=t, sections=plot_sections(entries, lang, t))
+        pages[f"zoo/leaderboard.{lang}.md"] = leaderboard_page(entries, lang, t, templates_dir, fragments)
+        pages[f"zoo/plots.{lang}.md"] = env.get_template("plots.md.j2").render(lang=lang, t=t, sections=plot_sections(entries, lang, t, fragments))
     return pages

@@ -80,15 +80,16 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
     finally:
         for staged_path, _ in staged:
             staged_path.unlink(missing_ok=True)
-    wanted = {root / p for p in pages}
-    for directory in generated_dirs:
-        base = root / directory
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and path not in wanted and (path.name.startswith(".") and path.name.endswith(".tmp") or _is_generated(path)):
-                path.unlink()
-                report.removed.append(str(path.relative_to(root)))
+    for directory in generated_dirs:  # by name: hashing thousands of Path objects costs more than the walk
+        for top, _, names in os.walk(root / directory):
+            relative_top = os.path.relpath(top, root)
+            for name in sorted(names):
+                relative = os.path.join(relative_top, name)
+                path = Path(top) / name
+                if relative not in pages and (name.startswith(".") and name.endswith(".tmp") or _is_generated(path)):
+                    path.unlink()
+                    report.removed.append(relative)
+    report.removed.sort()
     return report
 
 

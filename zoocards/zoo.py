@@ -123,14 +123,14 @@ def _figure(metric: str, text: str, hardware: str | None, precision: str | None,
     )
 
 
-def zoo_entries(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]]) -> list[Entry]:
-    """Every model of every card, cards in id order, models in card order."""
+def zoo_entries(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], fragments: render.Fragments | None = None) -> list[Entry]:
+    """Every model of every card, cards in id order, models in card order (`fragments` keeps each card's rows)."""
     by_card: dict[str, list[dict[str, Any]]] = {}
     for verification in verifications:
         by_card.setdefault(verification["card"], []).append(verification)
     out: list[Entry] = []
     for card in sorted(cards, key=lambda c: c.id):
-        out.extend(card_entries(card, by_card.get(card.id, []), records.get(card.id, [])))
+        out.extend(render.piece(fragments, "entries", card.id, "", lambda card=card: card_entries(card, by_card.get(card.id, []), records.get(card.id, []))))  # type: ignore[misc]
     return out
 
 
