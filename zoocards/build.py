@@ -96,12 +96,13 @@ class RenderCache:
     _saved: dict[str, str] = field(default_factory=dict)
     _pieces_saved: dict[str, str] = field(default_factory=dict)
     _pieces_changed: bool = False
+    _swept: bool = False
 
     def attach(self, cache_dir: Path | None) -> None:
         """Keep this cache under `cache_dir` too (None: in memory only)."""
         disk = None if cache_dir is None else cache_dir / _code_version()
         if disk != self.disk:
-            self.disk, self._looked_up, self._saved, self._pieces_saved = disk, set(), {}, {}
+            self.disk, self._looked_up, self._saved, self._pieces_saved, self._swept = disk, set(), {}, {}, False
             if disk is not None and self.zoo is None:
                 zoo, exported = _read_pickle(disk / "zoo.pickle"), _read_pickle(disk / "exports.pickle")
                 self.zoo = zoo if isinstance(zoo, tuple) else None
@@ -141,7 +142,8 @@ class RenderCache:
         """Write the entries that changed since they were read or last written."""
         if self.disk is None:
             return
-        if not self._saved:  # first write by this version: earlier versions' entries can never be read again
+        if not self._swept:  # other versions' entries can never be read by this one
+            self._swept = True
             for old in self.disk.parent.glob("v-*"):
                 if old != self.disk and old.is_dir():
                     shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,130 @@
+"""The on-disk cache (.cache/zoocards): a new process starts where the last build stopped, and never shows stale pages."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from zoocards import build, perf, plots, render, synthetic
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> build.Project:
+    perf.prepare(tmp_path, 4, seed=3)
+    for name in ("ZOOCARDS_CARDS_DIR", "ZOOCARDS_MEASUREMENTS_DIR", "ZOOCARDS_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return build.Project.at(tmp_path)
+
+
+def _attached(project: build.Project) -> build.RenderCache:
+    cache = build.RenderCache()
+    cache.attach(project.cache_dir)
+    return cache
+
+
+def _edit_figure(project: build.Project, index: int) -> None:
+    card = project.cards_dir / f"{synthetic.family_id(index)}.yaml"
+    text = card.read_text(encoding="utf-8")
+    value = text.split("top1: ", 1)[1].split(",", 1)[0]
+    card.write_text(text.replace("top1: " + value, f"top1: {float(value) + 0.001:.3f}", 1), encoding="utf-8")
+
+
+def test_project_keeps_its_cache_under_dot_cache(project: build.Project) -> None:
+    assert project.cache_dir == project.root / ".cache" / "zoocards"
+
+
+def test_a_new_process_reads_the_cache_and_renders_nothing(project: build.Project) -> None:
+    first = build.generate(project, _attached(project))
+    assert len(first.rendered) == 4 and first.zoo_rendered
+    restarted = build.generate(project, _attached(project))
+    assert restarted.rendered == [] and not restarted.zoo_rendered
+    assert restarted.report.written == []
+    assert restarted.pages == first.pages
+    assert restarted.verifications == first.verifications
+
+
+def test_an_edit_between_processes_rerenders_that_card_and_matches_a_build_without_cache(project: build.Project) -> None:
+    build.generate(project, _attached(project))
+    _edit_figure(project, 1)
+    after = build.generate(project, _attached(project))
+    assert after.rendered == [synthetic.family_id(1)] and after.zoo_rendered
+    assert after.pages == build.generate(project, build.RenderCache()).pages
+
+
+def test_a_card_edited_into_an_error_is_reported_from_the_cache_too(project: build.Project) -> None:
+    build.generate(project, _attached(project))
+    card = project.cards_dir / f"{synthetic.family_id(2)}.yaml"
+    card.write_text(card.read_text(encoding="utf-8").replace("schema_version: 1", "schema_version: 99", 1), encoding="utf-8")
+    for _ in range(2):  # the second process finds the error in the cache, with the same message
+        with pytest.raises(build.CardError) as caught:
+            build.generate(project, _attached(project))
+        assert "schema_version" in str(caught.value)
+
+
+def test_unreadable_cache_files_are_misses_not_errors(project: build.Project) -> None:
+    first = build.generate(project, _attached(project))
+    for path in project.cache_dir.rglob("*.pickle"):
+        path.write_bytes(b"not a pickle")
+    again = build.generate(project, _attached(project))
+    assert len(again.rendered) == 4 and again.pages == first.pages
+
+
+def test_another_code_version_never_reads_these_entries_and_clears_them(project: build.Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    build.generate(project, _attached(project))
+    (old,) = [p for p in project.cache_dir.iterdir() if p.is_dir()]
+    monkeypatch.setattr(build, "_CODE_VERSION", "v-another")
+    again = build.generate(project, _attached(project))
+    assert len(again.rendered) == 4
+    assert not old.exists() and (project.cache_dir / "v-another").is_dir()
+
+
+def test_no_cache_dir_keeps_nothing_on_disk(project: build.Project, tmp_path: Path) -> None:
+    cache = build.RenderCache()
+    cache.attach(None)
+    build.generate(project, cache)
+    assert not (project.root / ".cache").exists()
+
+
+def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
+    rng = random.Random(7)
+    memo = plots.Memo()
+    for round_ in range(3):
+        points = [plots.Point(x=rng.uniform(0.1, 50), y=rng.uniform(60, 85), label=f"m{i}", series=str(i % 3), tooltip=f"m{i} <{round_}>") for i in range(60)]
+        if round_ == 2:
+            points = points[:30]  # a smaller zoo: other axes, entries of the old ones are dropped
+        expected = plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"])
+        assert plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
+        assert plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
+        memo.rotate()
+
+
+def test_the_label_grid_finds_exactly_the_overlaps_a_full_scan_finds() -> None:
+    rng = random.Random(11)
+    boxes = []
+    for _ in range(400):
+        left, top = rng.uniform(-20, 500), rng.uniform(-20, 400)
+        boxes.append((left, top, left + rng.uniform(0.5, 90), top + rng.uniform(0.5, 20)))
+    grid = plots._Boxes(boxes[:300])
+    for box in boxes[300:]:
+        brute = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes[:300])
+        assert grid.overlaps(box) == brute
+
+
+def test_performance_targets_are_judged_on_the_largest_zoo_and_unmeasured_ones_are_not_passed() -> None:
+    t = render.strings(render.TEMPLATES_DIR, "en")
+    small = {"families": 10, "zoocards": {"load_check_render_s": 99.0}}
+    large = {
+        "families": 1000, "zoocards": {"load_check_render_s": 4.2}, "zoocards_cached": {"load_check_render_s": 1.1},
+        "ratios": {"load_check_render_to_mkdocs_build": 0.03, "make_cards_warm_to_plain": 1.25},
+        "incremental": {"one_card": {"seconds": 0.4}},
+    }
+    families, rows = render.performance_targets({"sizes": [small, large, {"families": 3000, "error": "stopped"}]}, t)
+    assert families == "1000"
+    met = {str(row["target"]): row["met"] for row in rows}
+    assert met[str(t["target_lcr_cold"])] is False and met[str(t["target_lcr_cached"])] is True
+    assert met[str(t["target_share_cold"])] is True and met[str(t["target_warm"])] is False
+    assert met[str(t["target_one_card"])] is True
+    assert met[str(t["target_one_card_axis"])] is None and met[str(t["target_share_cached"])] is None
+    assert render.performance_targets(None, t) == ("", [])
