@@ -128,7 +128,11 @@ class RenderCache:
         self._saved[path.name] = self._signature(path)
 
     def load_pieces(self, paths: list[Path]) -> None:
-        """Bring in the cards' pieces of the zoo-wide pages, which only a zoo render reads."""
+        """Before a zoo render: bring in the cards' pieces of the zoo-wide pages (only a zoo render reads them).
+
+        The render then makes new pieces, which the next `save` writes.
+        """
+        self._pieces_changed = True
         if self.disk is None:
             return
         for path in paths:
@@ -367,7 +371,6 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
         context = _sha256(templates, _json(host))
         cache.fragments.digests = {card.id: _sha256(zoo_digests[card.id], context) for card in cards}
         cache.load_pieces([card.path for card in cards])
-        cache._pieces_changed = True
         render.use_bytecode_cache(None if cache.disk is None else cache.disk / "jinja")
         cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments))
     assert cache.zoo is not None

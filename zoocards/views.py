@@ -33,7 +33,7 @@ class LeaderboardContext(TypedDict):
     lang: str
     t: dict[str, Markup]
     columns: list[dict[str, Any]]
-    rows: list[LeaderboardRow]
+    rows: list[Markup]  # each card's rows, rendered by _zoo_pieces.md.j2
     show_dataset: bool
 
 
@@ -80,35 +80,28 @@ def leaderboard_row(entry: zoo.Entry, lang: str, t: dict[str, Markup], latency: 
     )
 
 
-def leaderboard_context(entries: list[zoo.Entry], lang: str, t: dict[str, Markup]) -> LeaderboardContext:
-    """Every model in one table: model figures, then batch-1 latency per hardware and precision."""
-    latency = zoo.latency_columns(entries)
-    columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
-    badges: dict[tuple[Any, ...], Markup] = {}
-    rows = [leaderboard_row(entry, lang, t, latency, badges) for entry in entries]
-    return LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=len({e["dataset"] for e in entries}) > 1)
-
-
 def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: render.Fragments | None = None) -> str:
-    """The leaderboard page: each card's rows are one piece (`fragments` keeps them between generations)."""
+    """Every model in one table: model figures, then batch-1 latency per hardware and precision.
+
+    Each card's rows are one piece, which `fragments` keeps between generations.
+    """
     env = render.environment(templates_dir)
     rows_macro = env.get_template("_zoo_pieces.md.j2").module.leaderboard_rows
-    context = leaderboard_context([], lang, t)
     latency = zoo.latency_columns(entries)
-    context["columns"] = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
-    context["show_dataset"] = len({e["dataset"] for e in entries}) > 1
+    columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
+    show_dataset = len({e["dataset"] for e in entries}) > 1
     # A piece depends on its card and on which columns the table has.
-    shape = f"{lang}|{context['show_dataset']}|{'|'.join(c['key'] for c in latency)}"
+    shape = f"{lang}|{show_dataset}|{'|'.join(c['key'] for c in latency)}"
     by_card: dict[str, list[zoo.Entry]] = {}
     for entry in entries:
         by_card.setdefault(entry["card"], []).append(entry)
     badges: dict[tuple[Any, ...], Markup] = {}
 
     def rows_of(card: str) -> Markup:
-        rows = [leaderboard_row(entry, lang, t, latency, badges) for entry in by_card[card]]
-        return Markup(rows_macro(rows, context["columns"], context["show_dataset"]))
+        return Markup(rows_macro([leaderboard_row(entry, lang, t, latency, badges) for entry in by_card[card]], columns, show_dataset))
 
-    context["rows"] = [render.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
+    rows = [render.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
+    context = LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=show_dataset)
     return env.get_template("leaderboard.md.j2").render(**context)
 
 
