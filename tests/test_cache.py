@@ -91,7 +91,7 @@ def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
     rng = random.Random(7)
     memo = plots.Memo()
     for round_ in range(3):
-        points = [plots.Point(x=rng.uniform(0.1, 50), y=rng.uniform(60, 85), label=f"m{i}", series=str(i % 3), tooltip=f"m{i} <{round_}>") for i in range(60)]
+        points = [plots.Point(x=rng.uniform(0.1, 50), y=rng.uniform(60, 85), label=f"m{i}", series=str(i % 3), tooltip=f"m{i} <{round_}>", group=f"g{i // 7}") for i in range(60)]
         if round_ == 2:
             points = points[:30]  # a smaller zoo: other axes, entries of the old ones are dropped
         expected = plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"])
@@ -102,13 +102,20 @@ def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
 
 def test_the_label_grid_finds_exactly_the_overlaps_a_full_scan_finds() -> None:
     rng = random.Random(11)
-    boxes = []
-    for _ in range(400):
+    points = []
+    for _ in range(300):  # point boxes, 10 units square, as scatter files them
+        x, y = rng.uniform(-20, 500), rng.uniform(-20, 400)
+        points.append((x - 5, y - 5, x + 5, y + 5))
+    labels = []
+    for _ in range(150):
         left, top = rng.uniform(-20, 500), rng.uniform(-20, 400)
-        boxes.append((left, top, left + rng.uniform(0.5, 90), top + rng.uniform(0.5, 20)))
-    grid = plots._Boxes(boxes[:300])
-    for box in boxes[300:]:
-        brute = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes[:300])
+        labels.append((left, top, left + rng.uniform(0.5, 90), top + rng.uniform(0.5, 20)))
+    grid = plots._Boxes()
+    grid.add_points(points)
+    for label in labels[:50]:
+        grid.add(label)
+    for box in labels[50:] + points[:40]:
+        brute = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in points + labels[:50])
         assert grid.overlaps(box) == brute
 
 
@@ -128,3 +135,26 @@ def test_performance_targets_are_judged_on_the_largest_zoo_and_unmeasured_ones_a
     assert met[str(t["target_one_card"])] is True
     assert met[str(t["target_one_card_axis"])] is None and met[str(t["target_share_cached"])] is None
     assert render.performance_targets(None, t) == ("", [])
+
+
+def test_a_page_changed_or_deleted_on_disk_is_rewritten_though_its_text_is_cached(project: build.Project) -> None:
+    cache = build.RenderCache()
+    first = build.generate(project, cache)
+    edited = project.docs_dir / "models" / f"{synthetic.family_id(0)}.en.md"
+    deleted = project.docs_dir / "zoo" / "leaderboard.zh.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nhand edit\n", encoding="utf-8")
+    deleted.unlink()
+    again = build.generate(project, cache)
+    assert sorted(again.report.written) == [f"models/{synthetic.family_id(0)}.en.md", "zoo/leaderboard.zh.md"]
+    assert edited.read_text(encoding="utf-8") == first.pages[f"models/{synthetic.family_id(0)}.en.md"]
+    assert deleted.read_text(encoding="utf-8") == first.pages["zoo/leaderboard.zh.md"]
+    assert build.generate(project, cache).report.written == []
+
+
+def test_family_pages_rendered_by_forked_workers_equal_those_rendered_in_process(project: build.Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = build.generate(project, build.RenderCache())
+    monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
+    monkeypatch.setenv("ZOOCARDS_JOBS", "2")
+    assert build._render_workers(4) == 2
+    parallel = build.generate(project, build.RenderCache())
+    assert parallel.rendered == serial.rendered and parallel.pages == serial.pages

@@ -5,15 +5,17 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import pickle
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from zoocards import check, compare, exports, load, measure, perf, render, write
 from zoocards.errors import CardError, Problem, ZoocardsError
@@ -90,19 +92,22 @@ class RenderCache:
     zoo_digests: dict[str, tuple[str, str]] = field(default_factory=dict)
     templates: str = ""
     exports: tuple[str, dict[str, str]] | None = None
+    # The pages of the last generation and what their files looked like after it (write.write_pages' `known`).
+    last_pages: dict[str, str] = field(default_factory=dict)
+    page_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    docs_dir: Path | None = None
     fragments: render.Fragments = field(default_factory=lambda: render.Fragments(digests={}))
     disk: Path | None = None
     _looked_up: set[Path] = field(default_factory=set)
     _saved: dict[str, str] = field(default_factory=dict)
-    _pieces_saved: dict[str, str] = field(default_factory=dict)
-    _pieces_changed: bool = False
+    _pieces_loaded: set[str] = field(default_factory=set)
     _swept: bool = False
 
     def attach(self, cache_dir: Path | None) -> None:
         """Keep this cache under `cache_dir` too (None: in memory only)."""
         disk = None if cache_dir is None else cache_dir / _code_version()
         if disk != self.disk:
-            self.disk, self._looked_up, self._saved, self._pieces_saved, self._swept = disk, set(), {}, {}, False
+            self.disk, self._looked_up, self._saved, self._pieces_loaded, self._swept = disk, set(), {}, set(), False
             if disk is not None and self.zoo is None:
                 zoo, exported = _read_pickle(disk / "zoo.pickle"), _read_pickle(disk / "exports.pickle")
                 self.zoo = zoo if isinstance(zoo, tuple) else None
@@ -128,19 +133,15 @@ class RenderCache:
         self._saved[path.name] = self._signature(path)
 
     def load_pieces(self, paths: list[Path]) -> None:
-        """Before a zoo render: bring in the cards' pieces of the zoo-wide pages (only a zoo render reads them).
-
-        The render then makes new pieces, which the next `save` writes.
-        """
-        self._pieces_changed = True
+        """Before a zoo render: bring in the cards' pieces of the zoo-wide pages (only a zoo render reads them)."""
         if self.disk is None:
             return
         for path in paths:
-            if path.name not in self._pieces_saved:
+            if path.name not in self._pieces_loaded:
+                self._pieces_loaded.add(path.name)
                 stored = _read_pickle(self.disk / "pieces" / f"{path.name}.pickle")
                 if isinstance(stored, dict):
                     self.fragments.memo.update(stored)
-                self._pieces_saved[path.name] = self._pieces_signature(stored if isinstance(stored, dict) else {})
 
     def save(self) -> None:
         """Write the entries that changed since they were read or last written."""
@@ -162,29 +163,21 @@ class RenderCache:
                 entry.update(verifications=self.verifications.get(card_id), family=self.families.get(card_id), zoo_digest=self.zoo_digests.get(card_id))
             _write_pickle(self.disk / "cards" / f"{path.name}.pickle", entry)
             self._saved[path.name] = signature
-        if self._pieces_changed:  # a zoo render made pieces: keep each card's, by card file
+        made = self.fragments.made
+        if made:  # the cards a zoo render made pieces for: keep each card's, by card file
             names = {hit[1].id: path.name for path, hit in self.cards.items() if hit[1] is not None}
-            for card_id, pieces in self._pieces_by_card().items():
-                name = names.get(card_id)
-                signature = self._pieces_signature(pieces)
-                if name is not None and self._pieces_saved.get(name) != signature:
-                    _write_pickle(self.disk / "pieces" / f"{name}.pickle", pieces)
-                    self._pieces_saved[name] = signature
-            self._pieces_changed = False
+            pieces: dict[str, dict[tuple[str, ...], tuple[str, Any]]] = {card_id: {} for card_id in made}
+            for key, hit in self.fragments.memo.items():
+                if key[1] in made:
+                    pieces[key[1]][key] = hit
+            for card_id, mine in pieces.items():
+                if card_id in names:
+                    _write_pickle(self.disk / "pieces" / f"{names[card_id]}.pickle", mine)
+            made.clear()
         for name, value in (("zoo", self.zoo), ("exports", self.exports)):
             if self._saved.get(name) != self._key(value):
                 _write_pickle(self.disk / f"{name}.pickle", value)
                 self._saved[name] = self._key(value)
-
-    def _pieces_by_card(self) -> dict[str, dict[tuple[str, ...], tuple[str, Any]]]:
-        out: dict[str, dict[tuple[str, ...], tuple[str, Any]]] = {}
-        for key, hit in self.fragments.memo.items():
-            out.setdefault(key[1], {})[key] = hit
-        return out
-
-    @staticmethod
-    def _pieces_signature(pieces: dict[tuple[str, ...], tuple[str, Any]]) -> str:
-        return "|".join(sorted(f"{key[0]}:{key[2]}:{value[0]}" for key, value in pieces.items()))
 
     def _signature(self, path: Path) -> str:
         hit = self.cards.get(path)
@@ -343,15 +336,10 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
         render.forget_templates()  # so template edits show up under `mkdocs serve`
         cache.templates = templates
     pages: dict[str, str] = {}
-    rendered: list[str] = []
-    for card in cards:
-        key = _sha256(inputs[card.id], templates)
-        hit_pages = cache.families.get(card.id)
-        if hit_pages is None or hit_pages[0] != key:
-            hit_pages = (key, render.render_family(card, by_card[card.id], records[card.id], project.templates_dir))
-            cache.families[card.id] = hit_pages
-            rendered.append(card.id)
-        pages.update(hit_pages[1])
+    keys = {card.id: _sha256(inputs[card.id], templates) for card in cards}
+    stale = [card for card in cards if card.id not in cache.families or cache.families[card.id][0] != keys[card.id]]
+    # Forked workers render the family pages while this process renders the zoo-wide ones.
+    families_made = start_family_render([(card, by_card[card.id], records[card.id]) for card in stale], project.templates_dir)
     for gone in set(cache.families) - set(inputs):
         del cache.families[gone]
     performance = perf.load_bench(project.root / "perf" / "bench.json")
@@ -374,17 +362,83 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
         render.use_bytecode_cache(None if cache.disk is None else cache.disk / "jinja")
         cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments))
     assert cache.zoo is not None
+    for card, family_pages in zip(stale, families_made()):
+        cache.families[card.id] = (keys[card.id], family_pages)
+    rendered = [card.id for card in stale]
+    for card in cards:
+        pages.update(cache.families[card.id][1])
     pages.update(cache.zoo[1])
     seconds["render"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    report = write.write_pages(project.docs_dir, pages)
+    # A page whose text is the very object written last time, and whose file still has the
+    # size and mtime it had then, is not read back (92 MB at 1000 families).
+    known = {relative: cache.page_stats[relative] for relative, text in pages.items()
+             if relative in cache.page_stats and cache.last_pages.get(relative) is text and cache.docs_dir == project.docs_dir}
+    report = write.write_pages(project.docs_dir, pages, known=known)
+    cache.last_pages, cache.page_stats, cache.docs_dir = dict(pages), report.stats, project.docs_dir
     cache.save()
     seconds["write"] = time.perf_counter() - started
     # What the cache holds lives as long as the process: leave it out of the collector's full
     # passes, which otherwise walk millions of kept objects during the next generation.
     gc.freeze()
     return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds, records, rendered, zoo_rendered)
+
+
+# Below this many family pages to render, one process renders them (a fork costs more than it saves).
+PARALLEL_MIN_CARDS = 64
+_FORK_JOBS: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]], Path]] = []
+
+
+def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]]]], templates_dir: Path) -> Callable[[], list[dict[str, str]]]:
+    """Start rendering each job's family pages; the returned call gives them, in order.
+
+    Many are rendered by forked workers, one per core, while the caller goes on (with the
+    zoo-wide pages). Rendering is pure and the pages come back as text, so the result is the
+    same either way (tests/test_cache.py). Never under threads (`mkdocs serve`'s watcher):
+    forking a threaded process is unsafe, and there only edited cards are rendered anyway.
+    ZOOCARDS_JOBS=1 turns it off.
+    """
+    global _FORK_JOBS
+    workers = _render_workers(len(jobs))
+    if workers < 2:
+        done = [render.render_family(card, verifications, records, templates_dir) for card, verifications, records in jobs]
+        return lambda: done
+    first = render.render_family(*jobs[0], templates_dir)  # compiles the templates once, before the fork
+    _FORK_JOBS = [(card, verifications, records, templates_dir) for card, verifications, records in jobs]
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        pending = pool.map_async(_render_job, range(1, len(jobs)), chunksize=max(1, len(jobs) // (workers * 8)))
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        _FORK_JOBS = []  # the workers have their copy
+
+    def finish() -> list[dict[str, str]]:
+        try:
+            return [first] + pending.get()
+        finally:
+            pool.terminate()
+            pool.join()
+
+    return finish
+
+
+def _render_job(index: int) -> dict[str, str]:
+    card, verifications, records, templates_dir = _FORK_JOBS[index]
+    return render.render_family(card, verifications, records, templates_dir)
+
+
+def _render_workers(jobs: int) -> int:
+    configured = os.environ.get("ZOOCARDS_JOBS", "")
+    if configured.isdigit() and int(configured) > 0:
+        wanted = int(configured)
+    else:
+        wanted = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 8)
+    if jobs < PARALLEL_MIN_CARDS or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(wanted, jobs)
 
 
 def _zoo_digest(card: load.Card, records: list[dict[str, Any]]) -> str:

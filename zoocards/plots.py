@@ -14,9 +14,11 @@ tooltip is HTML-escaped. Nothing here knows about cards or languages.
 from __future__ import annotations
 
 import html
+import itertools
 import math
+from operator import attrgetter
 from dataclasses import astuple, dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 # Colour-blind-safe categorical palette (Okabe-Ito, without yellow, which is unreadable on white).
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9", "#e69f00", "#000000")
@@ -34,6 +36,7 @@ class Point:
     label: str
     series: str = ""
     tooltip: str = ""
+    group: str = ""  # which points belong together (one card's models): `scatter`'s memo keeps groups
 
 
 @dataclass(frozen=True)
@@ -150,29 +153,35 @@ def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label:
         path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in front)
         out.append(f'<polyline points="{path}" class="zc-plot-front"><title>{esc(front_label)}</title></polyline>')
     colour = colours(list(series) + sorted({p.series for p in usable} - set(series)))
-    # A circle's text follows from its point and the axes alone: `memo` keeps it between drawings
-    # of the same chart, so redrawing a zoo of 8000 points after one card changed formats ~8 anew.
-    table = memo.table((x_low, x_high, y_low, y_high, log_x, astuple(size))) if memo is not None else None
-    boxes = []
-    for point in usable:
-        front_point = id(point) in on_front
-        key = (point.x, point.y, point.label, point.tooltip, colour[point.series], front_point)
-        drawn = table.get(key) if table is not None else None
-        if drawn is None:
-            cx, cy = sx(point.x), sy(point.y)
-            tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
-            radius, klass = (5, "zc-plot-point zc-plot-on-front") if front_point else (4, "zc-plot-point")
-            drawn = (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>', (cx - 5, cy - 5, cx + 5, cy + 5))
-            if table is not None:
-                table[key] = drawn
-        out.append(drawn[0])
-        boxes.append(drawn[1])
+    # The circles of one group (one card's models) follow from its points and the axes alone:
+    # `memo` keeps them between drawings of the same chart, so after one card changed only its
+    # group is formatted again. A group is reused only when its points are the very objects
+    # drawn last time (the caller keeps them while the card is unchanged) and the same of
+    # them are on the front.
+    table = memo.table((caption, x_title, x_low, x_high, y_low, y_high, log_x, astuple(size), tuple(colour.items()))) if memo is not None else None
+    placed = _Boxes()
+    for group, members in itertools.groupby(usable, key=attrgetter("group")):
+        run = tuple(members)
+        fronts = tuple(i for i, point in enumerate(run) if id(point) in on_front)
+        kept = table.get(group) if table is not None and group else None
+        if kept is None or kept[0] != fronts or len(kept[1]) != len(run) or not all(a is b for a, b in zip(kept[1], run)):
+            circles, boxes = [], []
+            for i, point in enumerate(run):
+                cx, cy = sx(point.x), sy(point.y)
+                tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
+                radius, klass = (5, "zc-plot-point zc-plot-on-front") if i in fronts else (4, "zc-plot-point")
+                circles.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
+                boxes.append((cx - 5, cy - 5, cx + 5, cy + 5))
+            kept = (fronts, run, "".join(circles), boxes)
+            if table is not None and group:
+                table[group] = kept
+        out.append(kept[2])
+        placed.add_points(kept[3])
 
     # Labels: the front first, then the rest while they fit. Each tries four spots around its
     # point; one that would cover a point or a label already placed is left out (its point
     # keeps its tooltip).
     label_font = size.font - 1
-    placed = _Boxes(boxes)
     candidates = front + ([p for p in usable if id(p) not in on_front] if len(usable) <= LABEL_ALL_LIMIT else [])
     for point in candidates:
         width = len(point.label) * label_font * CHAR_WIDTH
@@ -189,14 +198,14 @@ def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label:
 
 
 class Memo:
-    """What earlier `scatter` calls drew, per chart axes; axes the last round did not draw are dropped at `rotate`."""
+    """What earlier `scatter` calls drew, per chart (caption, titles, axes, colours); charts the last round did not draw are dropped at `rotate`."""
 
     def __init__(self) -> None:
-        self.previous: dict[tuple[object, ...], dict[tuple[object, ...], tuple[str, tuple[float, float, float, float]]]] = {}
-        self.current: dict[tuple[object, ...], dict[tuple[object, ...], tuple[str, tuple[float, float, float, float]]]] = {}
+        self.previous: dict[tuple[object, ...], dict[str, tuple[object, ...]]] = {}
+        self.current: dict[tuple[object, ...], dict[str, tuple[object, ...]]] = {}
 
-    def table(self, axes: tuple[object, ...]) -> dict[tuple[object, ...], tuple[str, tuple[float, float, float, float]]]:
-        """The circles (text, box) drawn on these axes, by point."""
+    def table(self, axes: tuple[object, ...]) -> dict[str, Any]:
+        """The groups drawn on these axes: group -> (front indices, points, circles, boxes)."""
         if axes not in self.current:
             self.current[axes] = self.previous.get(axes, {})
         return self.current[axes]
@@ -207,27 +216,41 @@ class Memo:
 
 
 class _Boxes:
-    """Rectangles (left, top, right, bottom) bucketed in a grid, so an overlap test looks at neighbours only."""
+    """Rectangles (left, top, right, bottom) in a grid of cells, so an overlap test looks at neighbours only.
+
+    A point's box (10 units square, smaller than a cell) is filed under the cell of its centre
+    and found from the neighbouring cells; a label's box is filed under every cell it spans.
+    """
 
     CELL = 24.0
 
-    def __init__(self, boxes: list[tuple[float, float, float, float]]) -> None:
+    def __init__(self) -> None:
         self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
-        for box in boxes:
-            self.add(box)
 
-    def _cells(self, box: tuple[float, float, float, float]) -> list[tuple[int, int]]:
+    def add_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
+        cells, cell = self.cells, self.CELL
+        for box in boxes:
+            key = (int((box[0] + box[2]) / 2 // cell), int((box[1] + box[3]) / 2 // cell))
+            found = cells.get(key)
+            if found is None:
+                cells[key] = [box]
+            else:
+                found.append(box)
+
+    def _span(self, box: tuple[float, float, float, float], margin: int) -> list[tuple[int, int]]:
         cell = self.CELL
-        return [(i, j) for i in range(int(box[0] // cell), int(box[2] // cell) + 1) for j in range(int(box[1] // cell), int(box[3] // cell) + 1)]
+        return [(i, j) for i in range(int(box[0] // cell) - margin, int(box[2] // cell) + 1 + margin)
+                for j in range(int(box[1] // cell) - margin, int(box[3] // cell) + 1 + margin)]
 
     def add(self, box: tuple[float, float, float, float]) -> None:
-        for key in self._cells(box):
+        for key in self._span(box, 0):
             self.cells.setdefault(key, []).append(box)
 
     def overlaps(self, box: tuple[float, float, float, float]) -> bool:
+        seen = self.cells
         return any(
             box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-            for key in self._cells(box) for b in self.cells.get(key, ())
+            for key in self._span(box, 1) for b in seen.get(key, ())
         )
 
 

@@ -51,6 +51,7 @@ class Fragments:
     digests: dict[str, str]
     memo: dict[tuple[str, ...], tuple[str, Any]] = field(default_factory=dict)
     used: set[tuple[str, ...]] = field(default_factory=set)
+    made: set[str] = field(default_factory=set)  # cards with pieces made since the owner last saved them
     circles: plots.Memo = field(default_factory=plots.Memo)  # the plots' points, keyed by their content
 
     def get(self, kind: str, card_id: str, context: str, make: Callable[[], T]) -> T:
@@ -59,6 +60,7 @@ class Fragments:
         if hit is None or hit[0] != want or not want:
             hit = (want, make())
             self.memo[key] = hit
+            self.made.add(card_id)
         self.used.add(key)
         return hit[1]  # type: ignore[no-any-return]
 
@@ -468,7 +470,8 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
         groups: dict[str, list[dict[str, Any]]] = {}
         for card in ordered:
             group = card.data.get("group", {}).get(lang, "")
-            groups.setdefault(group, []).append({"id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]), "summary": summaries[card.id]})
+            row = {"id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]), "summary": summaries[card.id]}
+            groups.setdefault(group, []).append(piece(fragments, "index", card.id, lang, lambda row=row: Markup(sections.family_index_row(row))))  # type: ignore[misc]
         pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
 
         def family_section(card: Card, lang: str = lang, t: dict[str, Markup] = t) -> Markup:

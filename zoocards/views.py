@@ -80,14 +80,14 @@ def leaderboard_row(entry: zoo.Entry, lang: str, t: dict[str, Markup], latency: 
     )
 
 
-def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: render.Fragments | None = None) -> str:
+def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> str:
     """Every model in one table: model figures, then batch-1 latency per hardware and precision.
 
     Each card's rows are one piece, which `fragments` keeps between generations.
     """
     env = render.environment(templates_dir)
     rows_macro = env.get_template("_zoo_pieces.md.j2").module.leaderboard_rows
-    latency = zoo.latency_columns(entries)
+    latency = zoo.latency_columns(entries) if latency is None else latency
     columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
     show_dataset = len({e["dataset"] for e in entries}) > 1
     # A piece depends on its card and on which columns the table has.
@@ -113,13 +113,13 @@ def _points(entries: list[zoo.Entry], x_key: str, series_of: dict[str, str], uni
             continue
         family = f" · {entry['family'][lang]}" if lang else ""
         tooltip = f"{entry['model']}{family}: top-1 {y['text']}%, {x['text']} {unit}"
-        points.append(plots.Point(x=float(x["value"]), y=float(y["value"]), label=entry["model"], series=series_of.get(entry["card"], ""), tooltip=tooltip))
+        points.append(plots.Point(x=float(x["value"]), y=float(y["value"]), label=entry["model"], series=series_of.get(entry["card"], ""), tooltip=tooltip, group=entry["card"]))
     return points
 
 
-def _axes(entries: list[zoo.Entry]) -> list[tuple[str, str, zoo.LatencyColumn | None]]:
+def _axes(entries: list[zoo.Entry], latency: list[zoo.LatencyColumn] | None = None) -> list[tuple[str, str, zoo.LatencyColumn | None]]:
     """(figure key, unit, latency column) of every x axis: FLOPs, Params, each batch-1 latency."""
-    return [("flops", "G MACs", None), ("params", "M", None)] + [(c["key"], "ms", c) for c in zoo.latency_columns(entries)]
+    return [("flops", "G MACs", None), ("params", "M", None)] + [(c["key"], "ms", c) for c in (zoo.latency_columns(entries) if latency is None else latency)]
 
 
 def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) -> tuple[str, str]:
@@ -128,14 +128,14 @@ def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) ->
     return x_title, f"{t['top1']} — {x_title}"
 
 
-def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: render.Fragments | None = None) -> list[Chart]:
+def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[Chart]:
     """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
     series = sorted(set(series_of.values()))
     by_card: dict[str, list[zoo.Entry]] = {}
     for entry in entries:
         by_card.setdefault(entry["card"], []).append(entry)
     out = []
-    for key, unit, column in _axes(entries):
+    for key, unit, column in _axes(entries, latency):
         # Each card's points are a piece: their tooltips are made once per card version.
         points = [p for card, mine in by_card.items() for p in render.piece(
             fragments, "points", card, f"{lang}|{key}|{unit}|{series_of.get(card, '')}", lambda mine=mine: _points(mine, key, series_of, unit, lang))]  # type: ignore[misc]
@@ -169,7 +169,7 @@ def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Marku
     return out
 
 
-def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fragments: render.Fragments | None = None) -> list[PlotSection]:
+def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[PlotSection]:
     """Zoo-wide charts, one section per dataset (accuracies on different datasets do not compare)."""
     sections = []
     datasets = sorted({e["dataset"] for e in entries}, key=lambda d: (-sum(e["dataset"] == d for e in entries), d))
@@ -178,7 +178,8 @@ def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fra
         families = {e["card"]: e["family"][lang] for e in mine}
         # Colour by family while the palette tells them apart; beyond that, one colour and tooltips.
         series_of = families if len(families) <= len(plots.PALETTE) else {}
-        found = charts(mine, lang, t, plots.Size(), series_of, fragments)
+        # `latency`, when given, is the whole zoo's: it holds for a section that is the whole zoo
+        found = charts(mine, lang, t, plots.Size(), series_of, fragments, latency if len(datasets) == 1 else None)
         if found:
             legend = plots.legend(sorted(set(series_of.values())), str(t["pareto_front"]))
             sections.append(PlotSection(dataset=dataset, anchor="dataset-" + render.anchor(dataset).removeprefix("model-"), legend=Markup(legend), charts=found))
@@ -190,8 +191,9 @@ def render_views(cards: list[Card], verifications: list[dict[str, Any]], records
     env = render.environment(templates_dir)
     entries = zoo.zoo_entries(cards, verifications, records, fragments) if entries is None else entries
     pages = {}
+    latency = zoo.latency_columns(entries)  # once: a scan of every figure of the zoo
     for lang in render.LANGUAGES:
         t = render.strings(templates_dir, lang)
-        pages[f"zoo/leaderboard.{lang}.md"] = leaderboard_page(entries, lang, t, templates_dir, fragments)
-        pages[f"zoo/plots.{lang}.md"] = env.get_template("plots.md.j2").render(lang=lang, t=t, sections=plot_sections(entries, lang, t, fragments))
+        pages[f"zoo/leaderboard.{lang}.md"] = leaderboard_page(entries, lang, t, templates_dir, fragments, latency)
+        pages[f"zoo/plots.{lang}.md"] = env.get_template("plots.md.j2").render(lang=lang, t=t, sections=plot_sections(entries, lang, t, fragments, latency))
     return pages

@@ -29,6 +29,8 @@ class WriteReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # (size, mtime in ns) of every page as it is now on disk: pass it back as `known` next time
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _is_generated(path: Path) -> bool:
@@ -55,16 +57,39 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ...] = GENERATED_DIRS) -> WriteReport:
-    """Make `root` hold exactly `pages` under the generated dirs; return what changed."""
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_size, found.st_mtime_ns)
+
+
+def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ...] = GENERATED_DIRS, known: dict[str, tuple[int, int]] | None = None) -> WriteReport:
+    """Make `root` hold exactly `pages` under the generated dirs; return what changed.
+
+    `known` names pages whose text is the one the caller last wrote or found, with the
+    (size, mtime) the file had then: a file that still has them is taken as unchanged without
+    reading it back (as git's index does). Any other page is compared byte for byte.
+    """
     report = WriteReport()
     staged: list[tuple[Path, Path]] = []
+    known = known or {}
     try:
         for relative in sorted(pages):
             target = root / relative
+            if relative in known:
+                stat = _stat(target)
+                if stat == known[relative]:
+                    report.unchanged.append(relative)
+                    report.stats[relative] = stat
+                    continue
             data = pages[relative].encode("utf-8")
             if target.is_file() and target.read_bytes() == data:
                 report.unchanged.append(relative)
+                stat = _stat(target)
+                if stat is not None:
+                    report.stats[relative] = stat
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -75,7 +100,11 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
                 os.fsync(handle.fileno())
         for staged_path, target in staged:  # everything is on disk: swap in
             os.replace(staged_path, target)
-            report.written.append(str(target.relative_to(root)))
+            relative = str(target.relative_to(root))
+            report.written.append(relative)
+            stat = _stat(target)
+            if stat is not None:
+                report.stats[relative] = stat
         staged = []
     finally:
         for staged_path, _ in staged:
