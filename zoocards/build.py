@@ -319,7 +319,8 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     records = {card.id: measure.load_records(project.measurements_dir, card.id) for card in cards}
     host = measure.host_fingerprint()
     # A card's verifications follow from its text, its records and the host: that is their key.
-    inputs = {card.id: _sha256(card.source, str(card.path), _json(records[card.id]), _json(host)) for card in cards}
+    host_json = _json(host)
+    inputs = {card.id: _sha256(card.source, str(card.path), _json(records[card.id]), host_json) for card in cards}
     by_card: dict[str, list[dict[str, Any]]] = {}
     for card in cards:
         hit = cache.verifications.get(card.id)
