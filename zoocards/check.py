@@ -13,11 +13,12 @@ import json
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Iterator
 
 from zoocards import fastschema
+
+if TYPE_CHECKING:  # jsonschema only explains a failing card: imported then (0.2 s at start-up)
+    import jsonschema
 from zoocards.errors import Problem
 from zoocards.load import Card, KeyPath, format_path
 from zoocards.units import ACCURACY_METRICS
@@ -37,7 +38,9 @@ def schema() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
+def _validator() -> "jsonschema.protocols.Validator":
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema())
     return cls(schema())  # type: ignore[no-any-return]
 
