@@ -155,6 +155,15 @@ def test_family_pages_rendered_by_forked_workers_equal_those_rendered_in_process
     serial = build.generate(project, build.RenderCache())
     monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
     monkeypatch.setenv("ZOOCARDS_JOBS", "2")
+    # Earlier tests may leave a server thread running; this test's forked workers only render.
+    monkeypatch.setattr(build.threading, "active_count", lambda: 1)
     assert build._render_workers(4) == 2
     parallel = build.generate(project, build.RenderCache())
     assert parallel.rendered == serial.rendered and parallel.pages == serial.pages
+
+
+def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
+    monkeypatch.setenv("ZOOCARDS_JOBS", "2")
+    monkeypatch.setattr(build.threading, "active_count", lambda: 3)  # as under `mkdocs serve`
+    assert build._render_workers(100) == 1
