@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,12 @@ def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
         if round_ == 2:
             points = points[:30]  # a smaller zoo: other axes, entries of the old ones are dropped
         expected = plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"])
-        assert plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
-        assert plots.scatter(points, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
+        groups = [points[start:start + 7] for start in range(0, len(points), 7)]
+        assert plots.scatter_groups(groups, "x", "y", front_label="front", series=["0", "1", "2"]) == expected
+        assert plots.scatter_groups(groups, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
+        groups[1] = [replace(p, y=p.y + 0.5) for p in groups[1]]  # one card changed: its group is a new list
+        expected = plots.scatter([p for g in groups for p in g], "x", "y", front_label="front", series=["0", "1", "2"])
+        assert plots.scatter_groups(groups, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
         memo.rotate()
 
 

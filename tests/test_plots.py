@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 import xml.etree.ElementTree as ET
 
@@ -106,3 +107,22 @@ def test_a_chart_costs_well_under_a_millisecond() -> None:
             plots.scatter(points, "Compute (G MACs)", "Top-1 (%)", front_label="Pareto front")
         runs.append((time.perf_counter() - started) / 100)
     assert min(runs) < 0.001, f"{min(runs) * 1000:.2f} ms per chart"
+
+
+def test_the_front_drawn_from_groups_is_the_front_of_all_their_points() -> None:
+    # A chart takes each group's own front and keeps the front of those: equal to the front of
+    # every point, ties (equal cost and accuracy in two groups) and unplaceable points included.
+    rng = random.Random(3)
+    for _ in range(40):
+        groups = []
+        for g in range(rng.randint(1, 8)):
+            groups.append([Point(rng.choice([0.0, 1.0, 2.0, 2.0, 3.5, rng.uniform(0.1, 9)]), rng.choice([70.0, 71.0, rng.uniform(60, 80)]), f"g{g}m{i}", group=f"g{g}")
+                           for i in range(rng.randint(1, 6))])
+        text = plots.scatter_groups(groups, "x", "y", front_label="front")
+        usable = [p for g in groups for p in g if p.x > 0]
+        if not usable:
+            assert text == ""
+            continue
+        drawn = [c for c in ET.fromstring(text).iter(f"{SVG}circle") if "zc-plot-on-front" in c.get("class", "")]
+        front = plots.pareto_front(usable)
+        assert [c.find(f"{SVG}title").text.split(":")[0] for c in drawn] == sorted((p.label for p in front), key=[p.label for p in usable].index)  # type: ignore[union-attr]

@@ -94,8 +94,7 @@ def number(value: float) -> str:
     return text
 
 
-def _domain(values: list[float], log: bool) -> tuple[float, float]:
-    low, high = min(values), max(values)
+def _domain(low: float, high: float, log: bool) -> tuple[float, float]:
     if log:
         # A 10% margin in log space each side, and a decade at least, so one point is not on the frame.
         low, high = low / 1.25, high * 1.25
@@ -107,17 +106,50 @@ def _domain(values: list[float], log: bool) -> tuple[float, float]:
     return low - span * 0.08, high + span * 0.08
 
 
-def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size(), memo: "Memo | None" = None) -> str:
+def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size()) -> str:
     """One scatter plot as an `<svg>` element on a single line (safe as a Markdown raw HTML block).
 
     `series` fixes the colour order, so a family keeps its colour in every chart of a page.
-    `memo` (a `Memo`) reuses the circles of earlier drawings; the output is the same without it.
     """
-    usable = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y) and (p.x > 0 or not log_x)]
+    runs = [tuple(run) for _, run in itertools.groupby(points, key=attrgetter("group"))]
+    return scatter_groups(runs, x_title, y_title, front_label=front_label, caption=caption, series=series, log_x=log_x, size=size)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What one group of points brings to any chart with the same kind of x axis."""
+
+    name: str
+    usable: tuple[Point, ...]  # the points a chart can place (finite, and x > 0 on a log axis)
+    bounds: tuple[float, float, float, float]  # lowest and highest x, lowest and highest y
+    front: tuple[tuple[int, Point], ...]  # the group's own Pareto front, with each point's index in `usable`
+
+
+def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
+    usable = tuple(p for p in points if math.isfinite(p.x) and math.isfinite(p.y) and (p.x > 0 or not log_x))
     if not usable:
+        return None
+    xs, ys = [p.x for p in usable], [p.y for p in usable]
+    index = {id(p): i for i, p in enumerate(usable)}
+    # A point beaten inside its group is beaten in any chart holding the group: the chart's front is
+    # the front of the groups' fronts.
+    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), tuple((index[id(p)], p) for p in pareto_front(usable)))
+
+
+def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size(), memo: "Memo | None" = None) -> str:
+    """`scatter` of points given in groups (one card's models each), drawn in order.
+
+    `memo` (a `Memo`) keeps what earlier drawings made of each group: the output is the same
+    without it. A group is reused only while it is the very sequence drawn last time (the
+    caller keeps it while the card is unchanged), so after one card changed only its group is
+    looked at again: the axes, the front and the label test work from per-group summaries.
+    """
+    found = [memo.group(points, log_x) if memo is not None else _group(points, log_x) for points in groups]
+    kept_groups = [g for g in found if g is not None]
+    if not kept_groups:
         return ""
-    x_low, x_high = _domain([p.x for p in usable], log_x)
-    y_low, y_high = _domain([p.y for p in usable], False)
+    x_low, x_high = _domain(min(g.bounds[0] for g in kept_groups), max(g.bounds[1] for g in kept_groups), log_x)
+    y_low, y_high = _domain(min(g.bounds[2] for g in kept_groups), max(g.bounds[3] for g in kept_groups), False)
     plot_w, plot_h = size.width - size.left - size.right, size.height - size.top - size.bottom
     if log_x:
         log_low, log_span = math.log10(x_low), math.log10(x_high) - math.log10(x_low)
@@ -147,72 +179,110 @@ def scatter(points: Sequence[Point], x_title: str, y_title: str, *, front_label:
     out.append(f'<text x="{size.left + plot_w / 2:.1f}" y="{size.height - 6}" text-anchor="middle" class="zc-plot-title">{esc(x_title)}</text>')
     out.append(f'<text transform="translate({size.font + 2},{size.top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" class="zc-plot-title">{esc(y_title)}</text>')
 
-    front = pareto_front(usable)
+    front = pareto_front([p for g in kept_groups for _, p in g.front])
     on_front = set(map(id, front))
     if len(front) > 1:
         path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in front)
         out.append(f'<polyline points="{path}" class="zc-plot-front"><title>{esc(front_label)}</title></polyline>')
-    colour = colours(list(series) + sorted({p.series for p in usable} - set(series)))
-    # The circles of one group (one card's models) follow from its points and the axes alone:
-    # `memo` keeps them between drawings of the same chart, so after one card changed only its
-    # group is formatted again. A group is reused only when its points are the very objects
-    # drawn last time (the caller keeps them while the card is unchanged) and the same of
-    # them are on the front.
-    table = memo.table((caption, x_title, x_low, x_high, y_low, y_high, log_x, astuple(size), tuple(colour.items()))) if memo is not None else None
-    placed = _Boxes()
-    for group, members in itertools.groupby(usable, key=attrgetter("group")):
-        run = tuple(members)
-        fronts = tuple(i for i, point in enumerate(run) if id(point) in on_front)
-        kept = table.get(group) if table is not None and group else None
-        if kept is None or kept[0] != fronts or len(kept[1]) != len(run) or not all(a is b for a, b in zip(kept[1], run)):
+    colour = colours(list(series) + sorted({p.series for g in kept_groups for p in g.usable} - set(series)))
+    # A group's circles and boxes follow from its points and the axes alone: the chart's memo
+    # keeps them between drawings with the same axes, with the boxes filed in a grid.
+    chart = memo.chart((caption, x_title, x_low, x_high, y_low, y_high, log_x, astuple(size), tuple(colour.items()))) if memo is not None else _Chart()
+    seen: set[tuple[str, int]] = set()
+    for group in kept_groups:
+        key = (group.name, 0)
+        while key in seen:  # the same name twice in one drawing (points not grouped by the caller)
+            key = (group.name, key[1] + 1)
+        seen.add(key)
+        fronts = tuple(i for i, point in group.front if id(point) in on_front)
+        kept = chart.groups.get(key)
+        if kept is None or kept[0] != fronts or kept[1] is not group.usable:
             circles, boxes = [], []
-            for i, point in enumerate(run):
+            for i, point in enumerate(group.usable):
                 cx, cy = sx(point.x), sy(point.y)
                 tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
                 radius, klass = (5, "zc-plot-point zc-plot-on-front") if i in fronts else (4, "zc-plot-point")
                 circles.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
                 boxes.append((cx - 5, cy - 5, cx + 5, cy + 5))
-            kept = (fronts, run, "".join(circles), boxes)
-            if table is not None and group:
-                table[group] = kept
+            chart.put(key, (fronts, group.usable, "".join(circles)), boxes)
+            kept = chart.groups[key]
         out.append(kept[2])
-        placed.add_points(kept[3])
+    chart.keep_only(seen)
 
     # Labels: the front first, then the rest while they fit. Each tries four spots around its
     # point; one that would cover a point or a label already placed is left out (its point
     # keeps its tooltip).
     label_font = size.font - 1
-    candidates = front + ([p for p in usable if id(p) not in on_front] if len(usable) <= LABEL_ALL_LIMIT else [])
+    labels = _Boxes()
+    candidates = front
+    if sum(len(g.usable) for g in kept_groups) <= LABEL_ALL_LIMIT:
+        candidates = front + [p for g in kept_groups for p in g.usable if id(p) not in on_front]
     for point in candidates:
         width = len(point.label) * label_font * CHAR_WIDTH
         x, y = sx(point.x), sy(point.y)
         for left, baseline in ((x + 6, y - 5), (x + 6, y + label_font + 3), (x - 6 - width, y - 5), (x - 6 - width, y + label_font + 3)):
             box = (left, baseline - label_font, left + width, baseline + 2)
             inside = size.left <= box[0] and box[2] <= right and size.top <= box[1] and box[3] <= bottom
-            if inside and not placed.overlaps(box):
-                placed.add(box)
+            if inside and not chart.points.overlaps(box) and not labels.overlaps(box):
+                labels.add(box)
                 out.append(f'<text x="{left:.1f}" y="{baseline:.1f}" font-size="{label_font}" class="zc-plot-label">{esc(point.label)}</text>')
                 break
     out.append("</svg>")
     return "".join(out)
 
 
-class Memo:
-    """What earlier `scatter` calls drew, per chart (caption, titles, axes, colours); charts the last round did not draw are dropped at `rotate`."""
+class _Chart:
+    """The groups drawn on one chart's axes: circles by group, and every point's box in a grid."""
 
     def __init__(self) -> None:
-        self.previous: dict[tuple[object, ...], dict[str, tuple[object, ...]]] = {}
-        self.current: dict[tuple[object, ...], dict[str, tuple[object, ...]]] = {}
+        self.groups: dict[tuple[str, int], tuple[tuple[int, ...], tuple[Point, ...], str]] = {}
+        self.boxes: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
+        self.points = _Boxes()
 
-    def table(self, axes: tuple[object, ...]) -> dict[str, Any]:
-        """The groups drawn on these axes: group -> (front indices, points, circles, boxes)."""
+    def put(self, key: tuple[str, int], drawn: tuple[tuple[int, ...], tuple[Point, ...], str], boxes: list[tuple[float, float, float, float]]) -> None:
+        self._drop(key)
+        self.groups[key], self.boxes[key] = drawn, boxes
+        self.points.add_points(boxes)
+
+    def keep_only(self, keys: set[tuple[str, int]]) -> None:
+        for key in set(self.groups) - keys:
+            self._drop(key)
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        if key in self.groups:
+            del self.groups[key]
+            self.points.remove_points(self.boxes.pop(key))
+
+
+class Memo:
+    """What earlier drawings made: each group's summary, and per chart (caption, titles, axes,
+    colours) each group's circles; what the last round did not use is dropped at `rotate`."""
+
+    def __init__(self) -> None:
+        self.previous: dict[tuple[object, ...], _Chart] = {}
+        self.current: dict[tuple[object, ...], _Chart] = {}
+        self.previous_groups: dict[tuple[int, bool], tuple[Sequence[Point], _Group | None]] = {}
+        self.current_groups: dict[tuple[int, bool], tuple[Sequence[Point], _Group | None]] = {}
+
+    def chart(self, axes: tuple[object, ...]) -> _Chart:
+        """The groups drawn on these axes."""
         if axes not in self.current:
-            self.current[axes] = self.previous.get(axes, {})
+            self.current[axes] = self.previous.get(axes) or _Chart()
         return self.current[axes]
+
+    def group(self, points: Sequence[Point], log_x: bool) -> _Group | None:
+        """The summary of a group, kept while the caller passes the very same sequence."""
+        key = (id(points), log_x)
+        hit = self.current_groups.get(key) or self.previous_groups.get(key)
+        if hit is None or hit[0] is not points:
+            hit = (points, _group(points, log_x))
+        self.current_groups[key] = hit
+        return hit[1]
 
     def rotate(self) -> None:
         """Start a new round: only what the finished round used is kept."""
         self.previous, self.current = self.current, {}
+        self.previous_groups, self.current_groups = self.current_groups, {}
 
 
 class _Boxes:
@@ -227,15 +297,22 @@ class _Boxes:
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
 
+    def _centre(self, box: tuple[float, float, float, float]) -> tuple[int, int]:
+        return (int((box[0] + box[2]) / 2 // self.CELL), int((box[1] + box[3]) / 2 // self.CELL))
+
     def add_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
-        cells, cell = self.cells, self.CELL
+        cells = self.cells
         for box in boxes:
-            key = (int((box[0] + box[2]) / 2 // cell), int((box[1] + box[3]) / 2 // cell))
+            key = self._centre(box)
             found = cells.get(key)
             if found is None:
                 cells[key] = [box]
             else:
                 found.append(box)
+
+    def remove_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
+        for box in boxes:
+            self.cells[self._centre(box)].remove(box)  # an equal box filed by another group is as good
 
     def _span(self, box: tuple[float, float, float, float], margin: int) -> list[tuple[int, int]]:
         cell = self.CELL

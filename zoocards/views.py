@@ -136,13 +136,15 @@ def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plot
         by_card.setdefault(entry["card"], []).append(entry)
     out = []
     for key, unit, column in _axes(entries, latency):
-        # Each card's points are a piece: their tooltips are made once per card version.
-        points = [p for card, mine in by_card.items() for p in render.piece(
-            fragments, "points", card, f"{lang}|{key}|{unit}|{series_of.get(card, '')}", lambda mine=mine: _points(mine, key, series_of, unit, lang))]  # type: ignore[misc]
-        if len(points) < 2:
+        # Each card's points are a piece: their tooltips are made once per card version, and the
+        # same list is handed to the chart while the card is unchanged (what its memo keys on).
+        groups = [render.piece(fragments, "points", card, f"{lang}|{key}|{unit}|{series_of.get(card, '')}", lambda mine=mine: _points(mine, key, series_of, unit, lang))  # type: ignore[misc]
+                  for card, mine in by_card.items()]
+        groups = [points for points in groups if points]
+        if sum(map(len, groups)) < 2:
             continue
         x_title, caption = _titles(column, key, t)
-        svg = plots.scatter(points, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size, memo=fragments.circles if fragments else None)
+        svg = plots.scatter_groups(groups, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size, memo=fragments.circles if fragments else None)
         out.append(Chart(caption=caption, svg=Markup(svg)))
     return out
 
