@@ -109,9 +109,12 @@ def test_a_chart_costs_well_under_a_millisecond() -> None:
     assert min(runs) < 0.001, f"{min(runs) * 1000:.2f} ms per chart"
 
 
-def test_the_front_drawn_from_groups_is_the_front_of_all_their_points() -> None:
-    # A chart takes each group's own front and keeps the front of those: equal to the front of
-    # every point, ties (equal cost and accuracy in two groups) and unplaceable points included.
+@pytest.mark.parametrize("block", [1, 2, 32])
+def test_the_front_drawn_from_groups_is_the_front_of_all_their_points(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chart takes each group's own front, then each block of groups' front, and keeps the
+    # front of those: equal to the front of every point, ties (equal cost and accuracy in two
+    # groups) and unplaceable points included.
+    monkeypatch.setattr(plots, "FRONT_BLOCK", block)
     rng = random.Random(3)
     for _ in range(40):
         groups = []
@@ -119,6 +122,7 @@ def test_the_front_drawn_from_groups_is_the_front_of_all_their_points() -> None:
             groups.append([Point(rng.choice([0.0, 1.0, 2.0, 2.0, 3.5, rng.uniform(0.1, 9)]), rng.choice([70.0, 71.0, rng.uniform(60, 80)]), f"g{g}m{i}", group=f"g{g}")
                            for i in range(rng.randint(1, 6))])
         text = plots.scatter_groups(groups, "x", "y", front_label="front")
+        assert plots.scatter_groups(groups, "x", "y", front_label="front", memo=plots.Memo()) == text
         usable = [p for g in groups for p in g if p.x > 0]
         if not usable:
             assert text == ""

@@ -123,6 +123,7 @@ class _Group:
     usable: tuple[Point, ...]  # the points a chart can place (finite, and x > 0 on a log axis)
     bounds: tuple[float, float, float, float]  # lowest and highest x, lowest and highest y
     front: tuple[tuple[int, Point], ...]  # the group's own Pareto front, with each point's index in `usable`
+    series: frozenset[str]
 
 
 def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
@@ -133,7 +134,17 @@ def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
     index = {id(p): i for i, p in enumerate(usable)}
     # A point beaten inside its group is beaten in any chart holding the group: the chart's front is
     # the front of the groups' fronts.
-    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), tuple((index[id(p)], p) for p in pareto_front(usable)))
+    front = tuple((index[id(p)], p) for p in pareto_front(usable))
+    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), front, frozenset(p.series for p in usable))
+
+
+# Groups whose fronts are joined (and kept) together before the chart's front is taken: a
+# family's sizes are often all on its own front, so a zoo's groups alone would leave thousands.
+FRONT_BLOCK = 32
+
+
+def _front_of(groups: Sequence[_Group]) -> list[Point]:
+    return pareto_front([p for g in groups for _, p in g.front])
 
 
 def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str, *, front_label: str, caption: str = "", series: Sequence[str] = (), log_x: bool = True, size: Size = Size(), memo: "Memo | None" = None) -> str:
@@ -179,12 +190,13 @@ def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str
     out.append(f'<text x="{size.left + plot_w / 2:.1f}" y="{size.height - 6}" text-anchor="middle" class="zc-plot-title">{esc(x_title)}</text>')
     out.append(f'<text transform="translate({size.font + 2},{size.top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" class="zc-plot-title">{esc(y_title)}</text>')
 
-    front = pareto_front([p for g in kept_groups for _, p in g.front])
+    blocks = [kept_groups[start:start + FRONT_BLOCK] for start in range(0, len(kept_groups), FRONT_BLOCK)]
+    front = pareto_front([p for block in blocks for p in (memo.front_of(block) if memo is not None else _front_of(block))])
     on_front = set(map(id, front))
     if len(front) > 1:
         path = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in front)
         out.append(f'<polyline points="{path}" class="zc-plot-front"><title>{esc(front_label)}</title></polyline>')
-    colour = colours(list(series) + sorted({p.series for g in kept_groups for p in g.usable} - set(series)))
+    colour = colours(list(series) + sorted(frozenset().union(*(g.series for g in kept_groups)) - set(series)))
     # A group's circles and boxes follow from its points and the axes alone: the chart's memo
     # keeps them between drawings with the same axes, with the boxes filed in a grid.
     chart = memo.chart((caption, x_title, x_low, x_high, y_low, y_high, log_x, astuple(size), tuple(colour.items()))) if memo is not None else _Chart()
@@ -263,6 +275,8 @@ class Memo:
         self.current: dict[tuple[object, ...], _Chart] = {}
         self.previous_groups: dict[tuple[int, bool], tuple[Sequence[Point], _Group | None]] = {}
         self.current_groups: dict[tuple[int, bool], tuple[Sequence[Point], _Group | None]] = {}
+        self.previous_fronts: dict[tuple[int, ...], tuple[list[_Group], list[Point]]] = {}
+        self.current_fronts: dict[tuple[int, ...], tuple[list[_Group], list[Point]]] = {}
 
     def chart(self, axes: tuple[object, ...]) -> _Chart:
         """The groups drawn on these axes."""
@@ -279,10 +293,20 @@ class Memo:
         self.current_groups[key] = hit
         return hit[1]
 
+    def front_of(self, block: list[_Group]) -> list[Point]:
+        """The front of a block of group summaries, kept while the block holds the very same ones."""
+        key = tuple(map(id, block))
+        hit = self.current_fronts.get(key) or self.previous_fronts.get(key)
+        if hit is None or not all(a is b for a, b in zip(hit[0], block)):
+            hit = (block, _front_of(block))
+        self.current_fronts[key] = hit
+        return hit[1]
+
     def rotate(self) -> None:
         """Start a new round: only what the finished round used is kept."""
         self.previous, self.current = self.current, {}
         self.previous_groups, self.current_groups = self.current_groups, {}
+        self.previous_fronts, self.current_fronts = self.current_fronts, {}
 
 
 class _Boxes:
