@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +31,30 @@ def test_only_changed_pages_are_rewritten_and_stale_generated_pages_removed(tmp_
     assert {k: v.decode() for k, v in snapshot(tmp_path).items()} == {**NEW, "models/handwritten.md": "# kept: not generated\n"}
 
 
-@pytest.mark.parametrize("fail_at", ["fsync", "replace"])
+@pytest.mark.parametrize("fail_at", ["mkstemp", "replace"])
 @pytest.mark.parametrize("call", [1, 2])  # two pages change: fail on the first or the second
 def test_a_failure_midway_leaves_every_page_old_or_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: str, call: int) -> None:
     """A crash while staging leaves everything old; one while swapping in leaves each page whole."""
     write.write_pages(tmp_path, OLD)
-    real = getattr(os, fail_at)
+    module = tempfile if fail_at == "mkstemp" else os
+    real = getattr(module, fail_at)
     calls = 0
 
-    def failing(*args: Any) -> Any:
+    def failing(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == call:
             raise OSError(28, "No space left on device")
-        return real(*args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(os, fail_at, failing)
+    monkeypatch.setattr(module, fail_at, failing)
     with pytest.raises(OSError, match="No space left"):
         write.write_pages(tmp_path, NEW)
     monkeypatch.undo()
     after = {k: v.decode() for k, v in snapshot(tmp_path).items()}
     assert sorted(after) == sorted(OLD), "a staged .tmp file was left behind"
     assert all(after[path] in (OLD[path], NEW[path]) for path in after)
-    if fail_at == "fsync":  # nothing is swapped in before every page is on disk
+    if fail_at == "mkstemp":  # nothing is swapped in before every page is written
         assert after == OLD
     assert write.write_pages(tmp_path, NEW).removed == [] and {k: v.decode() for k, v in snapshot(tmp_path).items()} == NEW
 
@@ -108,3 +110,21 @@ def test_swap_directory_recovers_from_a_kill_between_two_renames(tmp_path: Path)
     (fresh / "index.html").write_text("new", encoding="utf-8")
     write.swap_directory(fresh, site)
     assert (site / "index.html").read_text(encoding="utf-8") == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_file_that_kept_its_size_and_mtime_is_compared_in_memory_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stats = write.write_pages(tmp_path, OLD).stats
+    known = {relative: (stats[relative], text) for relative, text in OLD.items()}
+
+    def no_reading(self: Path) -> bytes:
+        raise AssertionError(f"{self} was read back")
+
+    monkeypatch.setattr(Path, "read_bytes", no_reading)
+    report = write.write_pages(tmp_path, NEW, known=known)
+    monkeypatch.undo()
+    assert (report.written, report.unchanged) == (["models/a.en.md", "zoo/verification.en.md"], ["models/b.en.md"])
+    assert {k: v.decode() for k, v in snapshot(tmp_path).items()} == NEW
+    # A file changed behind the caller's back no longer has the size and mtime it knows: it is read.
+    (tmp_path / "models" / "b.en.md").write_text("edited by hand\n", encoding="utf-8")
+    report = write.write_pages(tmp_path, NEW, known={relative: (report.stats[relative], text) for relative, text in NEW.items()})
+    assert report.written == ["models/b.en.md"] and {k: v.decode() for k, v in snapshot(tmp_path).items()} == NEW

@@ -372,10 +372,10 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     seconds["render"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    # A page whose text is the very object written last time, and whose file still has the
-    # size and mtime it had then, is not read back (92 MB at 1000 families).
-    known = {relative: cache.page_stats[relative] for relative, text in pages.items()
-             if relative in cache.page_stats and cache.last_pages.get(relative) is text and cache.docs_dir == project.docs_dir}
+    # A file that still has the size and mtime it had after the last write holds the text
+    # written then: it is compared in memory, not read back (92 MB at 1000 families).
+    known = {relative: (stat, cache.last_pages[relative]) for relative, stat in cache.page_stats.items()
+             if relative in cache.last_pages} if cache.docs_dir == project.docs_dir else {}
     report = write.write_pages(project.docs_dir, pages, known=known)
     cache.last_pages, cache.page_stats, cache.docs_dir = dict(pages), report.stats, project.docs_dir
     cache.save()
