@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, TypedDict, TypeVar
 
 import yaml
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from zoocards import plots, units
 from zoocards.compare import STATUSES
@@ -77,19 +77,12 @@ def piece(fragments: Fragments | None, kind: str, card_id: str, context: str, ma
     return make() if fragments is None else fragments.get(kind, card_id, context, make)
 
 
-class Cell(TypedDict):
-    """One figure of a table: the text shown and the badge beside it."""
-
-    text: str
-    badge: Markup
-
-
 class ModelRow(TypedDict):
     name: str
     anchor: str
     input_size: int
     resize_short: int | None
-    cells: dict[str, Cell]
+    cells: dict[str, Markup]  # per metric: the figure with its badge (`figure_cell`)
 
 
 class ComparisonTable(TypedDict):
@@ -186,6 +179,12 @@ def _catalogue(templates_dir: Path, lang: str) -> dict[str, str]:
 
 def strings(templates_dir: Path, lang: str) -> dict[str, Markup]:
     """Interface strings of one language; they are ours, so trusted Markdown."""
+    return dict(_strings(templates_dir, lang))  # a copy: the caller may add to it
+
+
+@functools.lru_cache(maxsize=8)
+def _strings(templates_dir: Path, lang: str) -> dict[str, Markup]:
+    # Built once per catalogue, not four times per family (forget_templates clears it).
     return {key: Markup(value) for key, value in _catalogue(templates_dir, lang).items()}
 
 
@@ -244,21 +243,51 @@ def badge(verification: dict[str, Any] | None, t: dict[str, Markup]) -> Markup:
     """The small status mark beside a figure, with the evidence in its tooltip."""
     if verification is None:
         return Markup("")
+    zh = t["lang_name"] == "中文"
     status = verification["status"]
-    lang_reason = verification.get("reason_zh") if t["lang_name"] == "中文" else verification.get("reason")
-    parts = [str(t[f"status_{status}"])]
-    if verification.get("measured") is not None:
-        parts.append(f"{t['measured']} {units.plain(Decimal(str(verification['measured'])))} {verification['unit']}")
-    if lang_reason:
-        parts.append(str(lang_reason))
-    if verification.get("acknowledged"):
-        parts.append(f"{t['acknowledged']}: {verification['acknowledged']['zh' if t['lang_name'] == '中文' else 'en']}")
+    measured = verification.get("measured")
+    acknowledged = verification.get("acknowledged")
+    # A page shows a handful of distinct badges thousands of times: each is built once, keyed
+    # by exactly what it shows. The measured value is keyed with its repr too: 0.0 == -0.0 == False,
+    # yet each prints differently.
+    return _badge(
+        status, str(t[f"status_{status}"]),
+        None if measured is None else (str(t["measured"]), measured, repr(measured), str(verification["unit"])),
+        verification.get("reason_zh") if zh else verification.get("reason"),
+        None if not acknowledged else (str(t["acknowledged"]), acknowledged["zh" if zh else "en"]),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _badge(status: str, status_text: str, measured: tuple[str, Any, str, str] | None, reason: str | None, acknowledged: tuple[str, str] | None) -> Markup:
+    parts = [status_text]
+    value = None
+    if measured is not None:
+        label, value, _, unit = measured
+        parts.append(f"{label} {units.plain(Decimal(str(value)))} {unit}")
+    if reason:
+        parts.append(str(reason))
+    if acknowledged is not None:
+        parts.append(f"{acknowledged[0]}: {acknowledged[1]}")
     title = attr(" · ".join(parts))
     extra = ""
-    if status == "mismatch" and verification.get("measured") is not None:
+    if status == "mismatch" and value is not None:
         # Four significant figures beside the claim; the tooltip and the report keep every digit.
-        extra = " " + units.plain(Decimal(f"{verification['measured']:.4g}"))
+        extra = " " + units.plain(Decimal(f"{value:.4g}"))
     return Markup(f' <span class="zc-badge zc-{status}" title="{title}">{BADGE_SYMBOL[status]}{extra}</span>')
+
+
+# A verification's `source` for a figure's key path; every card asks for the same few paths.
+_source = functools.lru_cache(maxsize=8192)(format_path)
+
+
+def figure_cell(text: str, mark: Markup) -> Markup:
+    """A figure and its badge as one table cell, made here rather than by a macro per cell (the
+    tables of a page hold a hundred figures). `text` is escaped as autoescaping would."""
+    return escape(text) + mark
+
+
+_EMPTY = Markup("")
 
 
 def _index_verifications(verifications: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -270,21 +299,21 @@ def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Ma
     unit_of = card.data["units"]
     rows: list[ModelRow] = []
     for index, model in enumerate(card.data["models"]):
-        cells: dict[str, Cell] = {}
+        cells: dict[str, Markup] = {}
         for metric in MODEL_METRICS:
             value = model["metrics"].get(metric)
             path: KeyPath = ("models", index, "metrics", metric)
             if value is None:
-                cells[metric] = Cell(text="", badge=Markup(""))
+                cells[metric] = _EMPTY
                 continue
             unit = units.model_metric_unit(unit_of, metric)
             text = _display(card, path, metric, value, unit, unit_of["flops"]["convention"])
-            mark = badge(by_source.get(format_path(path)), t)
+            mark = badge(by_source.get(_source(path)), t)
             if metric == "flops" and unit_of["flops"]["convention"] == "FLOPs":
                 # The column is G MACs site-wide; a figure halved from FLOPs keeps its claim beside it.
                 raw = card.raw_number(path) or str(value)
                 mark = Markup(f'{mark} <span class="zc-raw" title="{attr(t["claimed"])}">({cell(raw)} {unit} FLOPs)</span>')
-            cells[metric] = Cell(text=text, badge=mark)
+            cells[metric] = figure_cell(text, mark)
         resize_short = model.get("eval", {}).get("resize_short")
         rows.append(ModelRow(name=model["name"], anchor=anchor(model["name"]), input_size=model["input_size"], resize_short=resize_short, cells=cells))
     return rows
@@ -321,10 +350,10 @@ def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str
             for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
                 path: KeyPath = ("benchmarks", b_index, "rows", r_index, "values", v_index)
                 if value is None:
-                    cells.append(Cell(text="", badge=Markup("")))
+                    cells.append(_EMPTY)
                     continue
                 text = _display(card, path, column["metric"], value, column["unit"])
-                cells.append(Cell(text=text, badge=badge(by_source.get(format_path(path)), t)))
+                cells.append(figure_cell(text, badge(by_source.get(_source(path)), t)))
             size = row.get("input_size", models[row["model"]]["input_size"])
             rows.append({"model": row["model"], "anchor": anchor(row["model"]), "input_size": size, "resize_short": row.get("resize_short", ""), "cells": cells})
         runtime = " ".join(x for x in (bench.get("runtime", ""), bench.get("runtime_version", "")) if x)
@@ -414,7 +443,8 @@ def summarise(verifications: Iterable[dict[str, Any]]) -> dict[str, int]:
 def family_context(card: Card, verifications: list[dict[str, Any]], records: list[dict[str, Any]], lang: str, templates_dir: Path) -> FamilyContext:
     """Everything a family page shows, in one language."""
     t = strings(templates_dir, lang)
-    mine = [v for v in verifications if v["card"] == card.id]
+    card_id = card.id  # once: Card.id is a property, asked here for every verification otherwise
+    mine = [v for v in verifications if v["card"] == card_id]
     by_source = _index_verifications(mine)
     by_model_metric = {(v["model"], v["metric"]): v for v in mine if v["metric"] == "onnx_export"}
     acknowledged = [
@@ -422,7 +452,7 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
         for m in card.data["models"] for a in m.get("acknowledged", [])
     ]
     return FamilyContext(
-        lang=lang, t=t, card=card.data, card_id=card.id,
+        lang=lang, t=t, card=card.data, card_id=card_id,
         models=model_rows(card, by_source, t),
         show_resize_short=any(m.get("eval", {}).get("resize_short") is not None for m in card.data["models"]),
         show_storage=any(m["metrics"].get("storage") is not None for m in card.data["models"]),
@@ -550,6 +580,7 @@ def performance_targets(bench: dict[str, Any] | None, t: dict[str, Markup]) -> t
 def forget_templates() -> None:
     """Drop compiled templates and strings, so edits show up under `mkdocs serve`."""
     _catalogue.cache_clear()
+    _strings.cache_clear()
     environment.cache_clear()
 
 
