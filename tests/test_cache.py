@@ -46,6 +46,20 @@ def test_a_new_process_reads_the_cache_and_renders_nothing(project: build.Projec
     assert restarted.verifications == first.verifications
 
 
+def test_zoo_pages_are_kept_as_the_files_written_and_rendered_again_when_a_file_changed(project: build.Project) -> None:
+    first = build.generate(project, _attached(project))
+    assert project.cache_dir is not None
+    stored = list(project.cache_dir.rglob("zoo.pickle"))  # the pages' names and file stats, not the pages
+    assert len(stored) == 1 and b"leaderboard.en.md" in stored[0].read_bytes() and stored[0].stat().st_size < 10_000
+    leaderboard = project.docs_dir / "zoo" / "leaderboard.en.md"
+    leaderboard.write_text("edited by hand\n", encoding="utf-8")
+    again = build.generate(project, _attached(project))
+    assert again.zoo_rendered and again.rendered == []
+    assert again.report.written == ["zoo/leaderboard.en.md"] and again.pages == first.pages
+    assert leaderboard.read_text(encoding="utf-8") == first.pages["zoo/leaderboard.en.md"]
+    assert not build.generate(project, _attached(project)).zoo_rendered
+
+
 def test_an_edit_between_processes_rerenders_that_card_and_matches_a_build_without_cache(project: build.Project) -> None:
     build.generate(project, _attached(project))
     _edit_figure(project, 1)

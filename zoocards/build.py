@@ -90,6 +90,7 @@ class RenderCache:
     families: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     zoo: tuple[str, dict[str, str]] | None = None
     zoo_digests: dict[str, tuple[str, str]] = field(default_factory=dict)
+    records: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)  # measurement files, by hash
     templates: str = ""
     exports: tuple[str, dict[str, str]] | None = None
     # The pages of the last generation and what their files looked like after it (write.write_pages' `known`).
@@ -102,6 +103,7 @@ class RenderCache:
     _saved: dict[str, str] = field(default_factory=dict)
     _pieces_loaded: set[str] = field(default_factory=set)
     _swept: bool = False
+    _zoo_on_disk: "_PagesOnDisk | None" = None
 
     def attach(self, cache_dir: Path | None) -> None:
         """Keep this cache under `cache_dir` too (None: in memory only)."""
@@ -110,9 +112,28 @@ class RenderCache:
             self.disk, self._looked_up, self._saved, self._pieces_loaded, self._swept = disk, set(), {}, set(), False
             if disk is not None and self.zoo is None:
                 zoo, exported = _read_pickle(disk / "zoo.pickle"), _read_pickle(disk / "exports.pickle")
-                self.zoo = zoo if isinstance(zoo, tuple) else None
+                self._zoo_on_disk = zoo if isinstance(zoo, _PagesOnDisk) else None
                 self.exports = exported if isinstance(exported, tuple) else None
-                self._saved.update({"zoo": self._key(self.zoo), "exports": self._key(self.exports)})
+                self._saved.update({"zoo": zoo.signature() if isinstance(zoo, _PagesOnDisk) else "", "exports": self._key(self.exports)})
+
+    def zoo_pages(self, docs_dir: Path) -> tuple[str, dict[str, str]] | None:
+        """The zoo-wide pages and their key: this process's, or the ones the last build wrote into `docs_dir`.
+
+        The cache on disk keeps only their key and the size and mtime their files had after the
+        write (the pages are 25 MB at 1000 families: writing them again into the cache after each
+        edit cost more than the edit's other writes). A file that still has them holds the page.
+        """
+        stored, self._zoo_on_disk = self._zoo_on_disk, None
+        if self.zoo is None and stored is not None and stored.docs_dir == str(docs_dir):
+            pages = {}
+            for relative, stat in stored.stats.items():
+                path = docs_dir / relative
+                if write.file_stat(path) != stat:
+                    return None
+                pages[relative] = path.read_text(encoding="utf-8")
+                self.page_stats[relative], self.last_pages[relative], self.docs_dir = stat, pages[relative], docs_dir
+            self.zoo = (stored.key, pages)
+        return self.zoo
 
     def lookup(self, path: Path) -> None:
         """Bring a card's entries in from disk the first time the card is looked up."""
@@ -174,10 +195,14 @@ class RenderCache:
                 if card_id in names:
                     _write_pickle(self.disk / "pieces" / f"{names[card_id]}.pickle", mine)
             made.clear()
-        for name, value in (("zoo", self.zoo), ("exports", self.exports)):
-            if self._saved.get(name) != self._key(value):
-                _write_pickle(self.disk / f"{name}.pickle", value)
-                self._saved[name] = self._key(value)
+        if self.zoo is not None and self.docs_dir is not None and all(relative in self.page_stats for relative in self.zoo[1]):
+            zoo = _PagesOnDisk(self.zoo[0], str(self.docs_dir), {relative: self.page_stats[relative] for relative in self.zoo[1]})
+            if self._saved.get("zoo") != zoo.signature():
+                _write_pickle(self.disk / "zoo.pickle", zoo)
+                self._saved["zoo"] = zoo.signature()
+        if self._saved.get("exports") != self._key(self.exports):
+            _write_pickle(self.disk / "exports.pickle", self.exports)
+            self._saved["exports"] = self._key(self.exports)
 
     def _signature(self, path: Path) -> str:
         hit = self.cards.get(path)
@@ -189,6 +214,18 @@ class RenderCache:
     @staticmethod
     def _key(value: tuple[str, Any] | None) -> str:
         return value[0] if value else ""
+
+
+@dataclass(frozen=True)
+class _PagesOnDisk:
+    """Pages kept as the files a build wrote: their key, where, and each file's (size, mtime) after the write."""
+
+    key: str
+    docs_dir: str
+    stats: dict[str, tuple[int, int]]
+
+    def signature(self) -> str:
+        return _sha256(self.key, self.docs_dir, _json(sorted(self.stats.items())))
 
 
 def _code_version() -> str:
@@ -255,17 +292,19 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def load_and_check(cards_dir: Path, cache: RenderCache | None = None) -> tuple[list[load.Card], list[Problem]]:
+def load_and_check(cards_dir: Path, cache: RenderCache | None = None, inputs: Inputs | None = None) -> tuple[list[load.Card], list[Problem]]:
     """Load every card of a directory and check them all; raise CardError with every error at once."""
-    return load_and_check_paths(load.card_paths(cards_dir), cache)
+    return load_and_check_paths(load.card_paths(cards_dir), cache, inputs)
 
 
-def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None) -> tuple[list[load.Card], list[Problem]]:
-    """Load and check the given card files; raise CardError with every error at once."""
+def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, inputs: Inputs | None = None) -> tuple[list[load.Card], list[Problem]]:
+    """Load and check the given card files (their bytes from `inputs` when it has them); raise CardError with every error at once."""
     cards: list[load.Card] = []
     problems: list[Problem] = []
+    files = inputs.files if inputs is not None else {}
     for path in paths:
-        digest = _sha256(path.read_bytes())
+        data = files.get(str(path))
+        digest = _sha256(path.read_bytes() if data is None else data)
         if cache is not None:
             cache.lookup(path)
         hit = cache.cards.get(path) if cache is not None else None
@@ -292,15 +331,43 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None) ->
     return cards, [p for p in problems if p.severity != "error"]
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Every file generation reads, read once: one hash of them all, and the bytes of cards and measurements."""
+
+    fingerprint: str
+    files: dict[str, bytes]  # path -> bytes, for cards_dir/*.yaml and measurements_dir/*.json
+
+
+def read_inputs(project: Project) -> Inputs:
+    """Read the cards, measurements, templates and benchmark once (by name: Path objects cost more than the reads)."""
+    digest = hashlib.sha256()
+    files: dict[str, bytes] = {}
+    sources = ((project.cards_dir, ".yaml", False), (project.measurements_dir, ".json", False), (project.templates_dir, "", True), (project.root / "perf", "bench.json", False))
+    for directory, suffix, recursive in sources:
+        found: list[tuple[str, str]] = []
+        for top, dirs, names in os.walk(directory):
+            dirs.sort()
+            relative_top = os.path.relpath(top, directory)
+            found += [(os.path.normpath(os.path.join(relative_top, name)), os.path.join(top, name)) for name in names if name.endswith(suffix)]
+            if not recursive:
+                break
+        for relative, path in sorted(found):
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+            digest.update(relative.encode())
+            digest.update(data)
+            if not recursive:
+                files[path] = data
+    return Inputs(digest.hexdigest(), files)
+
+
 def inputs_fingerprint(project: Project) -> str:
     """A hash of everything generation reads, so an unchanged zoo is not rendered twice."""
-    digest = hashlib.sha256()
-    for directory, pattern in ((project.cards_dir, "*.yaml"), (project.measurements_dir, "*.json"), (project.templates_dir, "**/*"), (project.root / "perf", "bench.json")):
-        for path in sorted(directory.glob(pattern)) if directory.is_dir() else []:
-            if path.is_file():
-                digest.update(str(path.relative_to(directory)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return read_inputs(project).fingerprint
 
 
 def generate(project: Project, cache: RenderCache | None = None) -> Generated:
@@ -311,16 +378,20 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     cache = process_cache(project) if cache is None else cache
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    fingerprint = inputs_fingerprint(project)
-    cards, warnings = load_and_check(project.cards_dir, cache)
+    read = read_inputs(project)
+    cards, warnings = load_and_check(project.cards_dir, cache, read)
     seconds["load_check"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    records = {card.id: measure.load_records(project.measurements_dir, card.id) for card in cards}
+    records, records_digests = {}, {}
+    for card in cards:
+        records_digests[card.id], records[card.id] = _records(project.measurements_dir, card.id, read, cache)
+    for gone in set(cache.records) - set(records):
+        del cache.records[gone]
     host = measure.host_fingerprint()
     # A card's verifications follow from its text, its records and the host: that is their key.
     host_json = _json(host)
-    inputs = {card.id: _sha256(card.source, str(card.path), _json(records[card.id]), host_json) for card in cards}
+    inputs = {card.id: _sha256(card.source, str(card.path), records_digests[card.id], host_json) for card in cards}
     by_card: dict[str, list[dict[str, Any]]] = {}
     for card in cards:
         hit = cache.verifications.get(card.id)
@@ -354,7 +425,8 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     for gone in set(cache.zoo_digests) - set(inputs):
         del cache.zoo_digests[gone]
     zoo_key = _sha256(templates, _json(host), _json(performance), *(zoo_digests[card.id] for card in cards))
-    zoo_rendered = cache.zoo is None or cache.zoo[0] != zoo_key
+    kept_zoo = cache.zoo_pages(project.docs_dir)
+    zoo_rendered = kept_zoo is None or kept_zoo[0] != zoo_key
     if zoo_rendered:
         # Each card's pieces of the zoo-wide pages are kept while this digest holds (render.Fragments).
         context = _sha256(templates, _json(host))
@@ -383,7 +455,21 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     # What the cache holds lives as long as the process: leave it out of the collector's full
     # passes, which otherwise walk millions of kept objects during the next generation.
     gc.freeze()
-    return Generated(cards, verifications, pages, warnings, report, fingerprint, seconds, records, rendered, zoo_rendered)
+    return Generated(cards, verifications, pages, warnings, report, read.fingerprint, seconds, records, rendered, zoo_rendered)
+
+
+def _records(measurements_dir: Path, card_id: str, inputs: Inputs, cache: RenderCache) -> tuple[str, list[dict[str, Any]]]:
+    """(a hash of the card's measurement file, its records), parsed again only when the file changed."""
+    path = measurements_dir / f"{card_id}.json"
+    data = inputs.files.get(str(path))
+    if data is None:
+        return "", measure.load_records(measurements_dir, card_id)  # absent, or not read with the inputs
+    digest = _sha256(data)
+    hit = cache.records.get(card_id)
+    if hit is None or hit[0] != digest:
+        hit = (digest, measure.parse_records(path, data))
+        cache.records[card_id] = hit
+    return hit
 
 
 # Below this many family pages to render, one process renders them (a fork costs more than it saves).

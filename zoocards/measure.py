@@ -350,8 +350,13 @@ def load_records(measurements_dir: Path, card_id: str) -> list[dict[str, Any]]:
     path = _measurement_path(measurements_dir, card_id)
     if not path.is_file():
         return []
+    return parse_records(path, path.read_bytes())
+
+
+def parse_records(path: Path, data: bytes) -> list[dict[str, Any]]:
+    """The records of a measurement file's bytes; `path` names it in errors."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(data.decode("utf-8"))
     except ValueError as exc:
         raise ZoocardsError(f"{path}: not valid JSON ({exc}); delete it and run `zoocards verify` again") from None
     if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION or not isinstance(document.get("records"), list):

@@ -59,7 +59,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
+def file_stat(path: Path) -> tuple[int, int] | None:
     try:
         found = os.stat(path)
     except OSError:
@@ -83,7 +83,7 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
             target = root / relative
             text = pages[relative]
             held = known.get(relative)
-            same_file = held is not None and _stat(target) == held[0]
+            same_file = held is not None and file_stat(target) == held[0]
             if same_file and held is not None and (held[1] is text or held[1] == text):
                 report.unchanged.append(relative)
                 report.stats[relative] = held[0]
@@ -91,7 +91,7 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
             data = text.encode("utf-8")
             if not same_file and target.is_file() and target.read_bytes() == data:
                 report.unchanged.append(relative)
-                stat = _stat(target)
+                stat = file_stat(target)
                 if stat is not None:
                     report.stats[relative] = stat
                 continue
@@ -104,7 +104,7 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
             os.replace(staged_path, target)
             relative = str(target.relative_to(root))
             report.written.append(relative)
-            stat = _stat(target)
+            stat = file_stat(target)
             if stat is not None:
                 report.stats[relative] = stat
         staged = []
