@@ -83,6 +83,7 @@ class ModelRow(TypedDict):
     input_size: int
     resize_short: int | None
     cells: dict[str, Markup]  # per metric: the figure with its badge (`figure_cell`)
+    line: Markup  # the row as the metrics table shows it (`table_row`)
 
 
 class ComparisonTable(TypedDict):
@@ -119,7 +120,7 @@ class FamilyContext(TypedDict):
     benchmarks: list[BenchmarkTable]
     measured_here: dict[str, Any] | None
     exports: list[dict[str, Any]]
-    downloads: list[dict[str, Any]]
+    downloads: list[Markup]  # table rows
     summary: dict[str, int]
     acknowledged: list[dict[str, Any]]
 
@@ -148,9 +149,18 @@ def prose(text: str) -> Markup:
 
 def cell(text: Any) -> Markup:
     """Any value made safe for one Markdown table cell (one line, no pipes, no HTML)."""
+    # Names and labels repeat on a page (and badges' titles across pages): strings are memoised.
+    # Only exact strs: equal values of other types can print differently (0.0, -0.0, False).
+    return _cell_of_str(text) if type(text) is str else _cell(text)
+
+
+def _cell(text: Any) -> Markup:
     flat = " ".join(str(text).split())
     escaped = html.escape(flat, quote=True).replace("|", "&#124;").replace("{", "&#123;").replace("}", "&#125;")
     return Markup(escaped.replace("[", "&#91;").replace("]", "&#93;").replace("*", "&#42;").replace("_", "&#95;").replace("`", "&#96;"))
+
+
+_cell_of_str = functools.lru_cache(maxsize=8192)(_cell)
 
 
 def attr(text: Any) -> Markup:
@@ -230,8 +240,14 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
 
 def _display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
     raw = card.raw_number(path)
-    number = units.as_decimal(raw if raw is not None else value)
-    return units.plain(units.to_display(metric, number, unit, convention))
+    return _display_text(str(raw if raw is not None else value), metric, unit, convention)
+
+
+@functools.lru_cache(maxsize=16384)
+def _display_text(number: str, metric: str, unit: str, convention: str) -> str:
+    # Keyed by the text of the claim (what as_decimal reads): each figure of a family is shown on
+    # both pages and in the zoo's rows, and is converted once.
+    return units.plain(units.to_display(metric, units.as_decimal(number), unit, convention))
 
 
 def display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
@@ -281,10 +297,23 @@ def _badge(status: str, status_text: str, measured: tuple[str, Any, str, str] | 
 _source = functools.lru_cache(maxsize=8192)(format_path)
 
 
+def table_row(cells: Iterable[Any]) -> Markup:
+    """`| a | b |`: one Markdown table row, each cell escaped as `{{ a }}` would be (Markup is kept).
+
+    The long tables of a family page are joined here, not in its template: a page holds ~40 rows
+    of ~8 cells, and each `{{ }}` costs a lookup, an escape and a new Markup."""
+    return Markup("| " + " | ".join([c if type(c) is Markup else escape(c) for c in cells]) + " |")
+
+
+def model_link(name: str, target: str) -> Markup:
+    """`[name](#target)`: a link to a model's row of the metrics table."""
+    return Markup(f"[{cell(name)}](#{escape(target)})")
+
+
 def figure_cell(text: str, mark: Markup) -> Markup:
     """A figure and its badge as one table cell, made here rather than by a macro per cell (the
     tables of a page hold a hundred figures). `text` is escaped as autoescaping would."""
-    return escape(text) + mark
+    return Markup(f"{escape(text)}{mark}")  # an f-string: Markup's + would escape and copy both again
 
 
 _EMPTY = Markup("")
@@ -294,8 +323,9 @@ def _index_verifications(verifications: Iterable[dict[str, Any]]) -> dict[str, d
     return {v["source"]: v for v in verifications}
 
 
-def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Markup]) -> list[ModelRow]:
+def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Markup], show_resize_short: bool, show_storage: bool) -> list[ModelRow]:
     """The metrics table of a family, every figure in the site's display unit."""
+    shown = [metric for metric in MODEL_METRICS if metric != "storage" or show_storage]
     unit_of = card.data["units"]
     rows: list[ModelRow] = []
     for index, model in enumerate(card.data["models"]):
@@ -315,7 +345,12 @@ def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Ma
                 mark = Markup(f'{mark} <span class="zc-raw" title="{attr(t["claimed"])}">({cell(raw)} {unit} FLOPs)</span>')
             cells[metric] = figure_cell(text, mark)
         resize_short = model.get("eval", {}).get("resize_short")
-        rows.append(ModelRow(name=model["name"], anchor=anchor(model["name"]), input_size=model["input_size"], resize_short=resize_short, cells=cells))
+        target = anchor(model["name"])
+        # The model's cell is also the row's anchor.
+        first = [Markup(f'<a id="{escape(target)}"></a>') + model_link(model["name"], target), model["input_size"]]
+        resize = ["" if resize_short is None else resize_short] if show_resize_short else []
+        line = table_row(first + resize + [cells[metric] for metric in shown])
+        rows.append(ModelRow(name=model["name"], anchor=target, input_size=model["input_size"], resize_short=resize_short, cells=cells, line=line))
     return rows
 
 
@@ -344,6 +379,7 @@ def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str
     tables: list[BenchmarkTable] = []
     for b_index, bench in enumerate(card.data.get("benchmarks", [])):
         headers = [_column_header(c, lang, t) for c in bench["columns"]]
+        resize = any("resize_short" in row for row in bench["rows"])
         rows = []
         for r_index, row in enumerate(bench["rows"]):
             cells = []
@@ -355,12 +391,14 @@ def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str
                 text = _display(card, path, column["metric"], value, column["unit"])
                 cells.append(figure_cell(text, badge(by_source.get(_source(path)), t)))
             size = row.get("input_size", models[row["model"]]["input_size"])
-            rows.append({"model": row["model"], "anchor": anchor(row["model"]), "input_size": size, "resize_short": row.get("resize_short", ""), "cells": cells})
+            target = anchor(row["model"])
+            line = table_row([model_link(row["model"], target), size, *([row.get("resize_short", "")] if resize else []), *cells])
+            rows.append({"model": row["model"], "anchor": target, "input_size": size, "resize_short": row.get("resize_short", ""), "cells": cells, "line": line})
         runtime = " ".join(x for x in (bench.get("runtime", ""), bench.get("runtime_version", "")) if x)
         tables.append(BenchmarkTable(
             id=bench["id"], hardware=bench["hardware"], runtime=runtime, source=bench.get("source", ""),
             source_url=bench.get("source_url", ""), conditions=bench.get("conditions", {}).get(lang, ""),
-            resize=any("resize_short" in row for row in bench["rows"]), headers=headers, rows=rows,
+            resize=resize, headers=headers, rows=rows,
         ))
     return tables
 
@@ -422,7 +460,7 @@ def export_rows(card: Card, by_model_metric: dict[tuple[str, str], dict[str, Any
             continue
         record = results.get(model["name"])
         result = record["result"] if record and record["status"] == "ok" else {}
-        rows.append({
+        row = {
             "model": model["name"],
             "anchor": anchor(model["name"]),
             "badge": badge(verification, t),
@@ -430,8 +468,19 @@ def export_rows(card: Card, by_model_metric: dict[tuple[str, str], dict[str, Any
             "max_abs": f"{result['max_abs_err']:.2e}" if "max_abs_err" in result else "",
             "max_rel": f"{result['max_rel_err']:.2e}" if "max_rel_err" in result else "",
             "opset": result.get("opset", ""),
-        })
+        }
+        row["line"] = table_row([model_link(row["model"], row["anchor"]), row["status"] + row["badge"], row["max_abs"], row["max_rel"], row["opset"]])
+        rows.append(row)
     return rows
+
+
+def download_rows(card: Card, lang: str) -> list[Markup]:
+    """The downloads table: model, format, target, file, note."""
+    return [
+        table_row([model_link(d["model"], anchor(d["model"])), cell(d["format"]), cell(d.get("target", "")), Markup(f"<{escape(d['url'])}>"),
+                   cell(d["note"][lang]) if d.get("note") else ""])
+        for d in card.data.get("downloads", [])
+    ]
 
 
 def summarise(verifications: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -451,16 +500,18 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
         {"model": m["name"], "metric": a["metric"], "reason": a["reason"][lang]}
         for m in card.data["models"] for a in m.get("acknowledged", [])
     ]
+    show_resize_short = any(m.get("eval", {}).get("resize_short") is not None for m in card.data["models"])
+    show_storage = any(m["metrics"].get("storage") is not None for m in card.data["models"])
     return FamilyContext(
         lang=lang, t=t, card=card.data, card_id=card_id,
-        models=model_rows(card, by_source, t),
-        show_resize_short=any(m.get("eval", {}).get("resize_short") is not None for m in card.data["models"]),
-        show_storage=any(m["metrics"].get("storage") is not None for m in card.data["models"]),
+        models=model_rows(card, by_source, t, show_resize_short, show_storage),
+        show_resize_short=show_resize_short,
+        show_storage=show_storage,
         comparisons=comparison_tables(card, lang, t),
         benchmarks=benchmark_tables(card, by_source, lang, t),
         measured_here=measured_here(card, records),
         exports=export_rows(card, by_model_metric, records, t),
-        downloads=card.data.get("downloads", []),
+        downloads=download_rows(card, lang),
         summary=summarise(mine),
         acknowledged=acknowledged,
     )
