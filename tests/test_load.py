@@ -44,12 +44,48 @@ def test_mark_falls_back_to_parent(card_text: str) -> None:
         # tags would ask the loader to construct objects
         ("a: !!python/object x\n", "cards/t.yaml:1:4: a: YAML tag tag:yaml.org,2002:python/object is not allowed in a card; remove it"),
         ("a: {<<: {b: 1}}\n", "cards/t.yaml:1:5: a: YAML merge keys (<<) are not allowed in a card; write the keys out"),
+        # an alias with no anchor is the composer's error, as it always was
+        ("a: *x\n", "cards/t.yaml:1:4: (document): YAML syntax error: found undefined alias"),
+        # a list or mapping cannot name a field
+        ("[1]: 2\n", "cards/t.yaml:1:1: (top level): a key must be a plain name, not a list or mapping"),
+        # YAML 1.1 reads an unquoted date as a timestamp: a tag the card does not allow
+        ("a: 2020-01-01\n", "cards/t.yaml:1:4: a: YAML tag tag:yaml.org,2002:timestamp is not allowed in a card; remove it"),
+        # one level too deep: refused at the value, named by its key path
+        ("x: " + "[" * 12 + "1" + "]" * 12 + "\n", "cards/t.yaml:1:16: x" + "[0]" * 12 + ": nesting deeper than 12 levels; no card field is nested that deep"),
+        # far too deep: refused at the first collection past the bound, before a problem earlier in the file
+        ("a: !!python/object x\nb: " + "[" * 100_000 + "]" * 100_000 + "\n",
+         "cards/t.yaml:2:17: b" + "[0]" * 13 + ": nesting deeper than 12 levels; no card field is nested that deep"),
+        # no UTF-8 file can hold a lone surrogate
+        ("a: \ud800\n", "cards/t.yaml:1:4: (document): character U+D800 is not valid Unicode (a lone surrogate); save the card as UTF-8"),
     ],
 )
 def test_rejects(text: str, message: str) -> None:
     with pytest.raises(CardError) as caught:
         load_text(text, P)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "text, data",
+    [
+        # YAML 1.1 reads these as a boolean, a hexadecimal number and a sexagesimal time; a card means the text
+        ("a: yes\nb: 0x1F\nc: 12:30\n", {"a": "yes", "b": "0x1F", "c": "12:30"}),
+        # and it reads an unquoted 1e9 as text, where a contributor means the number
+        ("a: 1e9\nb: 1_000\n", {"a": 1e9, "b": 1000}),
+        # an anchor nothing refers to does no harm
+        ("a: &x 1\n", {"a": 1}),
+    ],
+)
+def test_plain_scalars_read_as_a_contributor_means(text: str, data: dict[str, object]) -> None:
+    assert load_text(text, P).data == data
+
+
+def test_sequence_items_are_marked_where_they_start() -> None:
+    card = load_text("a:\n  - 1\n  - {b: 2}\n", P)
+    assert [(card.marks[path].line, card.marks[path].column) for path in [(), ("a",), ("a", 0), ("a", 1), ("a", 1, "b")]] == [
+        (1, 1), (1, 1), (2, 5), (3, 5), (3, 6)
+    ]
+    assert card.raw == {("a", 0): "1", ("a", 1, "b"): "2"}
 
 
 def test_quoted_numbers_stay_text() -> None:
