@@ -55,6 +55,13 @@ def test_mark_falls_back_to_parent(card_text: str) -> None:
         # far too deep: refused at the first collection past the bound, before a problem earlier in the file
         ("a: !!python/object x\nb: " + "[" * 100_000 + "]" * 100_000 + "\n",
          "cards/t.yaml:2:17: b" + "[0]" * 13 + ": nesting deeper than 12 levels; no card field is nested that deep"),
+        # an alias is refused as a key too, not read as the text it names
+        ("a: &k x\n*k : 1\n", "cards/t.yaml:2:1: (top level): YAML anchors and aliases (&name, *name) are not allowed in a card; write the value out"),
+        ("&k a: 1\nb: *k\n", "cards/t.yaml:1:1: b: YAML anchors and aliases (&name, *name) are not allowed in a card; write the value out"),
+        # a tag on a key could ask for an object as much as one on a value
+        ("!!python/object x: 1\n", "cards/t.yaml:1:1: (top level): YAML tag tag:yaml.org,2002:python/object is not allowed on a key; remove it"),
+        # a tag that asks for a number of text that is none: a card error, not a crash
+        ("a: !!int e5\n", "cards/t.yaml:1:4: a: e5 is not a number; write the figure, or quote it if it is text"),
         # no UTF-8 file can hold a lone surrogate
         ("a: \ud800\n", "cards/t.yaml:1:4: (document): character U+D800 is not valid Unicode (a lone surrogate); save the card as UTF-8"),
     ],
@@ -89,8 +96,8 @@ def test_sequence_items_are_marked_where_they_start() -> None:
 
 
 def test_quoted_numbers_stay_text() -> None:
-    card = load_text('a: "0.5"\nb: !!str 7\nc: 0.5\n', P)
-    assert card.data == {"a": "0.5", "b": "7", "c": 0.5}
+    card = load_text('a: "0.5"\nb: !!str 7\nc: 0.5\nd: !!str 1e9\n', P)
+    assert card.data == {"a": "0.5", "b": "7", "c": 0.5, "d": "1e9"}
     assert card.raw_number(("a",)) is None
 
 

@@ -69,7 +69,8 @@ class Card:
 
     @property
     def id(self) -> str:
-        return str(self.data.get("id", self.path.stem))
+        value = self.data.get("id", self)  # `self`: no id key (the file name stands in); asked ~35 times per model
+        return self.path.stem if value is self else value if type(value) is str else str(value)
 
     def mark(self, path: KeyPath) -> Mark:
         """The closest known position of `path` (its own, else its nearest parent's)."""
@@ -141,7 +142,10 @@ def _interpret(text: str, style: str | None, tag: str) -> tuple[Any, str | None,
     if _INT.match(text):
         return int(text.replace("_", "")), text.replace("_", ""), None
     if _FLOAT.match(text) and any(c.isdigit() for c in text):
-        value = float(text.replace("_", ""))
+        try:
+            value = float(text.replace("_", ""))
+        except ValueError:  # `!!float e5` or `!!int 1e`: the pattern lets through what float() refuses
+            return None, None, f"{text} is not a number; write the figure, or quote it if it is text"
         if not math.isfinite(value):
             return None, None, f"{text} is too large to be a figure"
         return value, text.replace("_", ""), None
@@ -337,11 +341,12 @@ class _Pass:
 
     def build_key(self, event: Any, kind: type, parent: _Open) -> None:
         """Take the next key of `parent`, refusing what cannot be one."""
-        if kind is yaml.AliasEvent:  # an aliased key is read as the node it names
-            event = self.anchors[event.anchor][0]
-            kind = type(event)
         mark = event.start_mark
         try:
+            if kind is yaml.AliasEvent:
+                raise self.fail(mark, parent.path, "YAML anchors and aliases (&name, *name) are not allowed in a card; write the value out")
+            if event.tag not in (None, "!", _STR_TAG):  # a key is a name: a tag could only ask for an object
+                raise self.fail(mark, parent.path, f"YAML tag {event.tag} is not allowed on a key; remove it")
             if kind is not yaml.ScalarEvent:
                 raise self.fail(mark, parent.path, "a key must be a plain name, not a list or mapping")
             key = event.value
@@ -361,12 +366,8 @@ class _Pass:
         """The value's data, put into its parent; its container when it is a mapping or sequence."""
         if event.anchor is not None:
             entry = self.anchors[event.anchor]
-            if kind is yaml.AliasEvent:
-                if entry[1]:
-                    raise self.fail(entry[0].start_mark, path, "YAML anchors and aliases (&name, *name) are not allowed in a card; write the value out")
-                # Only an anchored key is not built yet (a key that is a list or mapping stopped the building): build it here.
-                event = entry[0]
-                kind = type(event)
+            if kind is yaml.AliasEvent:  # reported at the anchor, where the value is written out
+                raise self.fail(entry[0].start_mark, path, "YAML anchors and aliases (&name, *name) are not allowed in a card; write the value out")
             entry[1] = True
         mark = event.start_mark
         if len(path) > MAX_DEPTH:
@@ -377,11 +378,12 @@ class _Pass:
         container: dict[str, Any] | list[Any] | None = None
         if kind is yaml.ScalarEvent:
             text = event.value
+            explicit_str = tag == _STR_TAG  # `!!str 1e9` asks for the text
             if tag is None or tag == "!":  # as the composer resolves it
                 tag = _STR_TAG if tag is None and event.style else _resolve_scalar(text, event.implicit[0])
             if tag not in _PLAIN_TAGS:
                 raise self.fail(mark, path, f"YAML tag {tag} is not allowed in a card; remove it")
-            value, raw, problem = _interpret(text, event.style, tag)
+            value, raw, problem = (text, None, None) if explicit_str else _interpret(text, event.style, tag)
             if problem is not None:
                 raise self.fail(mark, path, problem)
             if raw is not None:
