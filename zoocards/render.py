@@ -173,9 +173,13 @@ def attr(text: Any) -> Markup:
     return cell(text)
 
 
+_NOT_IN_ANCHOR = re.compile(r"[^a-z0-9_-]+")
+
+
+@functools.lru_cache(maxsize=8192)  # a model's anchor is asked for by each table it is in, on both pages
 def anchor(name: str) -> str:
     """The id of a model's row: stable, lower-case, safe in a URL fragment."""
-    return "model-" + re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    return "model-" + _NOT_IN_ANCHOR.sub("-", name.lower()).strip("-")
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -293,8 +297,9 @@ def _badge(status: str, status_text: str, measured: tuple[str, Any, str, str] | 
     return Markup(f' <span class="zc-badge zc-{status}" title="{title}">{BADGE_SYMBOL[status]}{extra}</span>')
 
 
-# A verification's `source` for a figure's key path; every card asks for the same few paths.
-_source = functools.lru_cache(maxsize=8192)(format_path)
+# A verification's `source` for a figure's key path (load.format_path, memoised: every card
+# asks for the same few paths, on both its pages and in its zoo rows).
+source_of = functools.lru_cache(maxsize=8192)(format_path)
 
 
 def table_row(cells: Iterable[Any]) -> Markup:
@@ -305,15 +310,16 @@ def table_row(cells: Iterable[Any]) -> Markup:
     return Markup("| " + " | ".join([c if type(c) is Markup else escape(c) for c in cells]) + " |")
 
 
+@functools.lru_cache(maxsize=8192)  # each model is linked from several tables, on both pages
 def model_link(name: str, target: str) -> Markup:
     """`[name](#target)`: a link to a model's row of the metrics table."""
     return Markup(f"[{cell(name)}](#{escape(target)})")
 
 
-def figure_cell(text: str, mark: Markup) -> Markup:
-    """A figure and its badge as one table cell, made here rather than by a macro per cell (the
-    tables of a page hold a hundred figures). `text` is escaped as autoescaping would."""
-    return Markup(f"{escape(text)}{mark}")  # an f-string: Markup's + would escape and copy both again
+def figure_cell(text: Markup, mark: Markup) -> Markup:
+    """A figure (its text escaped already, see `figure_claims`) and its badge as one table cell,
+    made here rather than by a macro per cell: the tables of a page hold a hundred figures."""
+    return Markup(f"{text}{mark}")  # an f-string: Markup's + would escape and copy both again
 
 
 _EMPTY = Markup("")
@@ -323,31 +329,62 @@ def _index_verifications(verifications: Iterable[dict[str, Any]]) -> dict[str, d
     return {v["source"]: v for v in verifications}
 
 
-def model_rows(card: Card, by_source: dict[str, dict[str, Any]], t: dict[str, Markup], show_resize_short: bool, show_storage: bool) -> list[ModelRow]:
+# A figure of the metrics or a benchmark table: its text in the site's unit, escaped as
+# autoescaping would, and its verification.
+Claim = tuple[Markup, "dict[str, Any] | None"]
+
+
+def figure_claims(card: Card, by_source: dict[str, dict[str, Any]]) -> dict[KeyPath, Claim]:
+    """Every figure of the card's metrics and benchmark tables, by key path.
+
+    Both pages of a family show the same figures: they are converted and matched with their
+    verification once per card, and each language only adds its badges."""
+    claims: dict[KeyPath, Claim] = {}
+    unit_of = card.data["units"]
+    convention = unit_of["flops"]["convention"]
+    for index, model in enumerate(card.data["models"]):
+        for metric in MODEL_METRICS:
+            value = model["metrics"].get(metric)
+            if value is not None:
+                path: KeyPath = ("models", index, "metrics", metric)
+                text = _display(card, path, metric, value, units.model_metric_unit(unit_of, metric), convention)
+                claims[path] = (escape(text), by_source.get(source_of(path)))
+    for b_index, bench in enumerate(card.data.get("benchmarks", [])):
+        for r_index, row in enumerate(bench["rows"]):
+            for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
+                if value is not None:
+                    path = ("benchmarks", b_index, "rows", r_index, "values", v_index)
+                    text = _display(card, path, column["metric"], value, column["unit"])
+                    claims[path] = (escape(text), by_source.get(source_of(path)))
+    return claims
+
+
+def model_rows(card: Card, claims: dict[KeyPath, Claim], t: dict[str, Markup], show_resize_short: bool, show_storage: bool) -> list[ModelRow]:
     """The metrics table of a family, every figure in the site's display unit."""
     shown = [metric for metric in MODEL_METRICS if metric != "storage" or show_storage]
     unit_of = card.data["units"]
+    halved = unit_of["flops"]["convention"] == "FLOPs"
     rows: list[ModelRow] = []
     for index, model in enumerate(card.data["models"]):
         cells: dict[str, Markup] = {}
         for metric in MODEL_METRICS:
-            value = model["metrics"].get(metric)
             path: KeyPath = ("models", index, "metrics", metric)
-            if value is None:
+            claim = claims.get(path)
+            if claim is None:
                 cells[metric] = _EMPTY
                 continue
-            unit = units.model_metric_unit(unit_of, metric)
-            text = _display(card, path, metric, value, unit, unit_of["flops"]["convention"])
-            mark = badge(by_source.get(_source(path)), t)
-            if metric == "flops" and unit_of["flops"]["convention"] == "FLOPs":
+            text, verification = claim
+            mark = badge(verification, t)
+            if metric == "flops" and halved:
                 # The column is G MACs site-wide; a figure halved from FLOPs keeps its claim beside it.
-                raw = card.raw_number(path) or str(value)
+                raw = card.raw_number(path) or str(model["metrics"][metric])
+                unit = units.model_metric_unit(unit_of, metric)
                 mark = Markup(f'{mark} <span class="zc-raw" title="{attr(t["claimed"])}">({cell(raw)} {unit} FLOPs)</span>')
             cells[metric] = figure_cell(text, mark)
         resize_short = model.get("eval", {}).get("resize_short")
         target = anchor(model["name"])
         # The model's cell is also the row's anchor.
-        first = [Markup(f'<a id="{escape(target)}"></a>') + model_link(model["name"], target), model["input_size"]]
+        first = [Markup(f'<a id="{escape(target)}"></a>{model_link(model["name"], target)}'), model["input_size"]]
         resize = ["" if resize_short is None else resize_short] if show_resize_short else []
         line = table_row(first + resize + [cells[metric] for metric in shown])
         rows.append(ModelRow(name=model["name"], anchor=target, input_size=model["input_size"], resize_short=resize_short, cells=cells, line=line))
@@ -373,7 +410,7 @@ def _column_header(column: dict[str, Any], lang: str, t: dict[str, Markup]) -> M
     return Markup(head + ("<br>" + " ".join(str(cell(c)) for c in conditions) if conditions else ""))
 
 
-def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str, t: dict[str, Markup]) -> list[BenchmarkTable]:
+def benchmark_tables(card: Card, claims: dict[KeyPath, Claim], lang: str, t: dict[str, Markup]) -> list[BenchmarkTable]:
     """Claimed benchmark tables, converted to the site's units, with a badge per figure."""
     models = {m["name"]: m for m in card.data["models"]}
     tables: list[BenchmarkTable] = []
@@ -383,13 +420,9 @@ def benchmark_tables(card: Card, by_source: dict[str, dict[str, Any]], lang: str
         rows = []
         for r_index, row in enumerate(bench["rows"]):
             cells = []
-            for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
-                path: KeyPath = ("benchmarks", b_index, "rows", r_index, "values", v_index)
-                if value is None:
-                    cells.append(_EMPTY)
-                    continue
-                text = _display(card, path, column["metric"], value, column["unit"])
-                cells.append(figure_cell(text, badge(by_source.get(_source(path)), t)))
+            for v_index in range(min(len(row["values"]), len(bench["columns"]))):  # as zip() pairs them
+                claim = claims.get(("benchmarks", b_index, "rows", r_index, "values", v_index))
+                cells.append(_EMPTY if claim is None else figure_cell(claim[0], badge(claim[1], t)))
             size = row.get("input_size", models[row["model"]]["input_size"])
             target = anchor(row["model"])
             line = table_row([model_link(row["model"], target), size, *([row.get("resize_short", "")] if resize else []), *cells])
@@ -489,12 +522,13 @@ def summarise(verifications: Iterable[dict[str, Any]]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in STATUSES}
 
 
-def family_context(card: Card, verifications: list[dict[str, Any]], records: list[dict[str, Any]], lang: str, templates_dir: Path) -> FamilyContext:
-    """Everything a family page shows, in one language."""
+def family_context(card: Card, verifications: list[dict[str, Any]], records: list[dict[str, Any]], lang: str, templates_dir: Path, claims: dict[KeyPath, Claim] | None = None) -> FamilyContext:
+    """Everything a family page shows, in one language (`claims`: the card's `figure_claims`, if made already)."""
     t = strings(templates_dir, lang)
     card_id = card.id  # once: Card.id is a property, asked here for every verification otherwise
     mine = [v for v in verifications if v["card"] == card_id]
-    by_source = _index_verifications(mine)
+    if claims is None:
+        claims = figure_claims(card, _index_verifications(mine))
     by_model_metric = {(v["model"], v["metric"]): v for v in mine if v["metric"] == "onnx_export"}
     acknowledged = [
         {"model": m["name"], "metric": a["metric"], "reason": a["reason"][lang]}
@@ -504,11 +538,11 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
     show_storage = any(m["metrics"].get("storage") is not None for m in card.data["models"])
     return FamilyContext(
         lang=lang, t=t, card=card.data, card_id=card_id,
-        models=model_rows(card, by_source, t, show_resize_short, show_storage),
+        models=model_rows(card, claims, t, show_resize_short, show_storage),
         show_resize_short=show_resize_short,
         show_storage=show_storage,
         comparisons=comparison_tables(card, lang, t),
-        benchmarks=benchmark_tables(card, by_source, lang, t),
+        benchmarks=benchmark_tables(card, claims, lang, t),
         measured_here=measured_here(card, records),
         exports=export_rows(card, by_model_metric, records, t),
         downloads=download_rows(card, lang),
@@ -523,10 +557,12 @@ def render_family(card: Card, verifications: list[dict[str, Any]], records: list
 
     template = environment(templates_dir).get_template("family.md.j2")
     plots = views.family_plots(zoo.card_entries(card, verifications, records), {lang: strings(templates_dir, lang) for lang in LANGUAGES})
+    card_id = card.id
+    claims = figure_claims(card, _index_verifications(v for v in verifications if v["card"] == card_id))  # for both languages
     pages = {}
     for lang in LANGUAGES:
-        context = family_context(card, verifications, records, lang, templates_dir)
-        pages[f"models/{card.id}.{lang}.md"] = template.render(**context, plots=plots[lang])
+        context = family_context(card, verifications, records, lang, templates_dir, claims)
+        pages[f"models/{card_id}.{lang}.md"] = template.render(**context, plots=plots[lang])
     return pages
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Iterable, TypedDict
 
 from zoocards import render, units
-from zoocards.load import Card, KeyPath, format_path
+from zoocards.load import Card, KeyPath
 
 # The model-table figures every zoo-wide view and export carries, in the family table's order.
 # (storage is a file size, not a figure the leaderboard or the exports compare models on).
@@ -71,7 +71,8 @@ def figure_key(metric: str, hardware: str | None = None, precision: str | None =
 def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: list[dict[str, Any]]) -> list[Entry]:
     """The rows of one card; a benchmark figure claimed twice for a model keeps the first."""
     data = card.data
-    by_source = {v["source"]: v for v in verifications if v["card"] == card.id}
+    card_id = card.id  # once, not per verification
+    by_source = {v["source"]: v for v in verifications if v["card"] == card_id}
     unit_of = data["units"]
     entries: dict[str, Entry] = {}
     for index, model in enumerate(data["models"]):
@@ -84,7 +85,7 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
             text = render.display(card, path, metric, value, units.model_metric_unit(unit_of, metric), unit_of["flops"]["convention"])
             figures[metric] = _figure(metric, text, None, None, None, None, path, by_source)
         entries[model["name"]] = Entry(
-            card=card.id, family=data["name"], group=data.get("group", {"zh": "", "en": ""}), task=data["task"],
+            card=card_id, family=data["name"], group=data.get("group", {"zh": "", "en": ""}), task=data["task"],
             dataset=data["dataset"], model=model["name"], anchor=render.anchor(model["name"]),
             input_size=int(model["input_size"]), figures=figures,
         )
@@ -109,13 +110,13 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
         key = figure_key("latency", HERE, "FP32", LEADERBOARD_BATCH)
         entry["figures"][key] = Figure(
             key=key, metric="latency", value=Decimal(f"{stats['median_ms']:.2f}"), text=f"{stats['median_ms']:.2f}", unit="ms",
-            hardware=HERE, precision="FP32", batch_size=LEADERBOARD_BATCH, threads=None, source=f"measurements/{card.id}.json", verification=None,
+            hardware=HERE, precision="FP32", batch_size=LEADERBOARD_BATCH, threads=None, source=f"measurements/{card_id}.json", verification=None,
         )
     return list(entries.values())
 
 
 def _figure(metric: str, text: str, hardware: str | None, precision: str | None, batch_size: int | None, threads: int | None, path: KeyPath, by_source: dict[str, dict[str, Any]]) -> Figure:
-    source = format_path(path)
+    source = render.source_of(path)
     return Figure(
         key=figure_key(metric, hardware, precision, batch_size, threads), metric=metric, value=units.as_decimal(text), text=text,
         unit=units.DISPLAY_UNIT.get(metric, ""), hardware=hardware, precision=precision, batch_size=batch_size, threads=threads,
