@@ -1,10 +1,11 @@
-"""render: the optional metrics columns (resize short, storage) and the compared-models tables."""
+"""render: the optional metrics columns (resize short, storage), the compared-models tables, and the table rows and badges built in Python."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
 from tests.conftest import MINIMAL_CARD
 from zoocards import compare, render
@@ -102,3 +103,25 @@ def test_storage_carries_its_not_rerun_badge_and_comparisons_carry_none() -> Non
     assert row.endswith('| 24.800 <span class="zc-badge zc-not_run" title="not re-run · file size of the released weights; not re-run">○</span> |')
     compared = next(line for line in _table_lines(page) if "OtherNet&#95;A" in line)
     assert "zc-badge" not in compared
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # card text is escaped as autoescaping escapes it
+        (["<b>x</b>", "a & 'b' \"c\""], "| &lt;b&gt;x&lt;/b&gt; | a &amp; &#39;b&#39; &#34;c&#34; |"),
+        # Markup (a badge, a cell() value) is ours and kept as is; ints need no escaping
+        ([Markup('<span title="t">✓</span>'), 224, ""], '| <span title="t">✓</span> | 224 |  |'),
+        # bool and None print as Jinja printed them
+        ([True, None], "| True | None |"),
+    ],
+)
+def test_table_row_escapes_every_cell_as_the_template_did(cells: list[object], expected: str) -> None:
+    assert render.table_row(cells) == expected
+
+
+def test_memoised_badges_tell_apart_measurements_that_compare_equal() -> None:
+    t = render.strings(render.TEMPLATES_DIR, "en")
+    titles = [render.badge({"status": "mismatch", "measured": measured, "unit": "M"}, t) for measured in (0.0, -0.0, 0, 0.0)]
+    # 0.0 == -0.0 == 0, yet each prints differently; the memo must not hand one the other's badge
+    assert [str(title).split('title="')[1].split('"')[0] for title in titles] == ["mismatch · measured 0.0 M", "mismatch · measured -0.0 M", "mismatch · measured 0 M", "mismatch · measured 0.0 M"]

@@ -3,7 +3,8 @@
 Pure: `render_site` returns `{relative path: text}` and touches no file. Card text is
 data, never template source: Jinja autoescaping HTML-escapes every card value, and the
 `prose` and `cell` filters neutralise the Markdown constructs that could carry markup
-(links to non-http targets, attribute lists, table pipes).
+(links to non-http targets, attribute lists, table pipes). The family page's long tables
+are joined in Python (`table_row`), which escapes each cell exactly as autoescaping does.
 """
 
 from __future__ import annotations
@@ -306,8 +307,9 @@ def table_row(cells: Iterable[Any]) -> Markup:
     """`| a | b |`: one Markdown table row, each cell escaped as `{{ a }}` would be (Markup is kept).
 
     The long tables of a family page are joined here, not in its template: a page holds ~40 rows
-    of ~8 cells, and each `{{ }}` costs a lookup, an escape and a new Markup."""
-    return Markup("| " + " | ".join([c if type(c) is Markup else escape(c) for c in cells]) + " |")
+    of ~8 cells, and each `{{ }}` costs a lookup, an escape and a new Markup. (An int's digits
+    need no escaping.)"""
+    return Markup("| " + " | ".join([c if type(c) is Markup else str(c) if type(c) is int else escape(c) for c in cells]) + " |")
 
 
 @functools.lru_cache(maxsize=8192)  # each model is linked from several tables, on both pages
