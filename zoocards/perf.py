@@ -263,11 +263,12 @@ def load_bench(path: Path) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`scripts/bench_build.py [--sizes 10,100,1000] [--write perf/bench.json]`."""
+    """`scripts/bench_build.py [--sizes 10,100,1000,3000] [--mkdocs-max 1000] [--write perf/bench.json]`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated family counts (default: 10,100,1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-mkdocs", action="store_true", help="time zoocards' own stages only")
+    parser.add_argument("--mkdocs-max", type=int, help="time zoocards' own stages only above this many families (a 3000-family mkdocs build takes ~15 minutes on 2 cores)")
     parser.add_argument("--floor-max", type=int, help="skip the plain mkdocs build and the warm `zoocards cards` above this many families (each takes as long as the build)")
     parser.add_argument("--write", help="also write the JSON to this file (perf/bench.json feeds the Performance page)")
     parser.add_argument("--no-warm-up", action="store_true", help="skip the untimed one-family build that fills the bytecode cache")
@@ -284,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             floor = args.floor_max is None or size <= args.floor_max
             try:
-                figures = bench_size(size, workdir, args.seed, mkdocs=not args.no_mkdocs, floor=floor, log=sys.stderr)
+                mkdocs = not args.no_mkdocs and (args.mkdocs_max is None or size <= args.mkdocs_max)
+                figures = bench_size(size, workdir, args.seed, mkdocs=mkdocs, floor=floor, log=sys.stderr)
             except SystemExit as failure:  # one size failing still leaves the others' figures
                 results.append({"families": size, "error": str(failure)[-2000:]})
                 print(f"{size} families: {failure}", file=sys.stderr, flush=True)

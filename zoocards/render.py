@@ -635,7 +635,7 @@ def performance_rows(bench: dict[str, Any] | None) -> list[dict[str, str]]:
     return rows
 
 
-# The targets of issue 7, checked against the largest zoo measured: (name, figure path, limit, kind).
+# The targets of issue 7, checked at TARGET_FAMILIES (else the largest zoo measured): (name, figure path, limit, kind).
 PERFORMANCE_TARGETS = (
     ("target_lcr_cold", ("zoocards", "load_check_render_s"), 3.0, "s"),
     ("target_lcr_cached", ("zoocards_cached", "load_check_render_s"), 3.0, "s"),
@@ -649,12 +649,15 @@ PERFORMANCE_TARGETS = (
 _TARGET_FORMAT = {"s": "{:.2f} s", "share": "{:.1%}", "ratio": "{:.2f}×"}
 
 
+TARGET_FAMILIES = 1000  # the issue sets its targets "at 1000 families"
+
+
 def performance_targets(bench: dict[str, Any] | None, t: dict[str, Markup]) -> tuple[str, list[dict[str, Any]]]:
-    """(families, rows): each target against the largest zoo measured; a figure not measured is said so, never passed."""
+    """(families, rows): each target against the zoo of TARGET_FAMILIES families, else the largest measured; a figure not measured is said so, never passed."""
     sizes = [s for s in (bench or {}).get("sizes", []) if "error" not in s]
     if not sizes:
         return "", []
-    size = max(sizes, key=lambda s: s["families"])
+    size = next((s for s in sizes if s["families"] == TARGET_FAMILIES), None) or max(sizes, key=lambda s: s["families"])
     rows = []
     for name, path, limit, kind in PERFORMANCE_TARGETS:
         value: Any = size
