@@ -161,8 +161,9 @@ class RenderCache:
             if path.name not in self._pieces_loaded:
                 self._pieces_loaded.add(path.name)
                 stored = _read_pickle(self.disk / "pieces" / f"{path.name}.pickle")
-                if isinstance(stored, dict):
-                    self.fragments.memo.update(stored)
+                if isinstance(stored, dict):  # pieces this process holds stay: the charts' memo keys on their identity
+                    for key, hit in stored.items():
+                        self.fragments.memo.setdefault(key, hit)
 
     def save(self) -> None:
         """Write the entries that changed since they were read or last written."""
@@ -194,6 +195,7 @@ class RenderCache:
             for card_id, mine in pieces.items():
                 if card_id in names:
                     _write_pickle(self.disk / "pieces" / f"{names[card_id]}.pickle", mine)
+                    self._pieces_loaded.add(names[card_id])  # what the file holds, memory holds: never read it back
             made.clear()
         if self.zoo is not None and self.docs_dir is not None and all(relative in self.page_stats for relative in self.zoo[1]):
             zoo = _PagesOnDisk(self.zoo[0], str(self.docs_dir), {relative: self.page_stats[relative] for relative in self.zoo[1]})
