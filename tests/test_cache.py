@@ -119,22 +119,25 @@ def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
         memo.rotate()
 
 
-def test_the_label_grid_finds_exactly_the_overlaps_a_full_scan_finds() -> None:
+@pytest.mark.parametrize("n_points, n_labels", [(300, 150), (24, 30), (6, 12)])  # a zoo's chart; a family's, on either side of _Boxes.FEW
+def test_the_label_grid_finds_exactly_the_overlaps_a_full_scan_finds(n_points: int, n_labels: int) -> None:
     rng = random.Random(11)
     points = []
-    for _ in range(300):  # point boxes, 10 units square, as scatter files them
+    for _ in range(n_points):  # point boxes, 10 units square, as scatter files them
         x, y = rng.uniform(-20, 500), rng.uniform(-20, 400)
         points.append((x - 5, y - 5, x + 5, y + 5))
     labels = []
-    for _ in range(150):
+    for _ in range(n_labels):
         left, top = rng.uniform(-20, 500), rng.uniform(-20, 400)
         labels.append((left, top, left + rng.uniform(0.5, 90), top + rng.uniform(0.5, 20)))
     grid = plots._Boxes()
-    grid.add_points(points)
-    for label in labels[:50]:
+    grid.add_points(points + points[:3])
+    grid.remove_points(points[:3])  # filed twice, taken out once: still there
+    placed = labels[: n_labels // 3]
+    for label in placed:
         grid.add(label)
-    for box in labels[50:] + points[:40]:
-        brute = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in points + labels[:50])
+    for box in labels[n_labels // 3:] + points[:40]:
+        brute = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in points + placed)
         assert grid.overlaps(box) == brute
 
 

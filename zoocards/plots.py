@@ -124,6 +124,8 @@ class _Group:
     bounds: tuple[float, float, float, float]  # lowest and highest x, lowest and highest y
     front: tuple[tuple[int, Point], ...]  # the group's own Pareto front, with each point's index in `usable`
     series: frozenset[str]
+    xs: tuple[float, ...]  # each usable point's x as the axis places it (its log10 on a log axis)
+    tips: tuple[str, ...]  # each usable point's tooltip, escaped
 
 
 def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
@@ -135,7 +137,9 @@ def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
     # A point beaten inside its group is beaten in any chart holding the group: the chart's front is
     # the front of the groups' fronts.
     front = tuple((index[id(p)], p) for p in pareto_front(usable))
-    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), front, frozenset(p.series for p in usable))
+    placed = tuple(map(math.log10, xs)) if log_x else tuple(xs)
+    tips = tuple(html.escape(p.tooltip or f"{p.label}: {number(p.x)}, {number(p.y)}") for p in usable)
+    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), front, frozenset(p.series for p in usable), placed, tips)
 
 
 # Groups whose fronts are joined (and kept) together before the chart's front is taken: a
@@ -201,6 +205,8 @@ def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str
     # keeps them between drawings with the same axes, with the boxes filed in a grid.
     chart = memo.chart((caption, x_title, x_low, x_high, y_low, y_high, log_x, astuple(size), tuple(colour.items()))) if memo is not None else _Chart()
     seen: set[tuple[str, int]] = set()
+    left, top, y_span = size.left, size.top, y_high - y_low
+    x_origin, x_span = (log_low, log_span) if log_x else (x_low, x_high - x_low)
     for group in kept_groups:
         key = (group.name, 0)
         while key in seen:  # the same name twice in one drawing (points not grouped by the caller)
@@ -210,9 +216,9 @@ def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str
         kept = chart.groups.get(key)
         if kept is None or kept[0] != fronts or kept[1] is not group.usable:
             circles, boxes = [], []
-            for i, point in enumerate(group.usable):
-                cx, cy = sx(point.x), sy(point.y)
-                tip = esc(point.tooltip or f"{point.label}: {number(point.x)}, {number(point.y)}")
+            # sx and sy written out, with the group's x already on the axis' scale and its tooltips escaped
+            for i, (px, point, tip) in enumerate(zip(group.xs, group.usable, group.tips)):
+                cx, cy = left + (px - x_origin) / x_span * plot_w, top + (y_high - point.y) / y_span * plot_h
                 radius, klass = (5, "zc-plot-point zc-plot-on-front") if i in fronts else (4, "zc-plot-point")
                 circles.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
                 boxes.append((cx - 5, cy - 5, cx + 5, cy + 5))
@@ -317,15 +323,18 @@ class _Boxes:
     """
 
     CELL = 24.0
+    FEW = 64  # filed boxes up to which a test looks at them all: cheaper than listing neighbour cells
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+        self.filed = 0
 
     def _centre(self, box: tuple[float, float, float, float]) -> tuple[int, int]:
         return (int((box[0] + box[2]) / 2 // self.CELL), int((box[1] + box[3]) / 2 // self.CELL))
 
     def add_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
         cells = self.cells
+        self.filed += len(boxes)
         for box in boxes:
             key = self._centre(box)
             found = cells.get(key)
@@ -335,6 +344,7 @@ class _Boxes:
                 found.append(box)
 
     def remove_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
+        self.filed -= len(boxes)
         for box in boxes:
             self.cells[self._centre(box)].remove(box)  # an equal box filed by another group is as good
 
@@ -346,11 +356,15 @@ class _Boxes:
     def add(self, box: tuple[float, float, float, float]) -> None:
         for key in self._span(box, 0):
             self.cells.setdefault(key, []).append(box)
+            self.filed += 1
 
     def overlaps(self, box: tuple[float, float, float, float]) -> bool:
+        left, top, right, bottom = box
+        if self.filed <= self.FEW:  # a family's chart: every box, no cell lists
+            return any(left < b[2] and b[0] < right and top < b[3] and b[1] < bottom for found in self.cells.values() for b in found)
         seen = self.cells
         return any(
-            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+            left < b[2] and b[0] < right and top < b[3] and b[1] < bottom
             for key in self._span(box, 1) for b in seen.get(key, ())
         )
 
