@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from zoocards import build, perf, plots, render, synthetic
+from zoocards.errors import ZoocardsError
 
 
 @pytest.fixture
@@ -181,9 +184,32 @@ def test_family_pages_rendered_by_forked_workers_equal_those_rendered_in_process
     monkeypatch.setenv("ZOOCARDS_JOBS", "2")
     # Earlier tests may leave a server thread running; this test's forked workers only render.
     monkeypatch.setattr(build.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(build, "FAMILY_CHUNK", 1)  # the worker and this process each claim some
     assert build._render_workers(4) == 2
     parallel = build.generate(project, build.RenderCache())
     assert parallel.rendered == serial.rendered and parallel.pages == serial.pages
+
+
+def test_a_family_page_that_fails_in_a_worker_fails_the_build_with_its_traceback(project: build.Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the workers leave their pages
+    monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
+    monkeypatch.setattr(build, "FAMILY_CHUNK", 1)
+    monkeypatch.setenv("ZOOCARDS_JOBS", "2")
+    monkeypatch.setattr(build.threading, "active_count", lambda: 1)
+    real = build.render.render_family
+    cards = build.load_and_check(project.cards_dir)[0]
+    assert len(cards) >= 3
+    victim = cards[-1].id  # rendered after the fork, by the worker or by this process
+
+    def failing(card: Any, *args: Any) -> dict[str, str]:
+        if card.id == victim:
+            raise RuntimeError(f"boom in {card.id}")
+        return real(card, *args)
+
+    monkeypatch.setattr(build.render, "render_family", failing)
+    with pytest.raises((ZoocardsError, RuntimeError), match=f"boom in {victim}"):
+        build.generate(project, build.RenderCache())
+    assert not list(tmp_path.glob("zoocards-render-*"))  # the workers' files are gone
 
 
 def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -189,9 +190,9 @@ class RenderCache:
         if made:  # the cards a zoo render made pieces for: keep each card's, by card file
             names = {hit[1].id: path.name for path, hit in self.cards.items() if hit[1] is not None}
             pieces: dict[str, dict[tuple[str, ...], tuple[str, Any]]] = {card_id: {} for card_id in made}
-            for key, hit in self.fragments.memo.items():
+            for key, piece in self.fragments.memo.items():
                 if key[1] in made:
-                    pieces[key[1]][key] = hit
+                    pieces[key[1]][key] = piece
             for card_id, mine in pieces.items():
                 if card_id in names:
                     _write_pickle(self.disk / "pieces" / f"{names[card_id]}.pickle", mine)
@@ -476,50 +477,95 @@ def _records(measurements_dir: Path, card_id: str, inputs: Inputs, cache: Render
 
 # Below this many family pages to render, one process renders them (a fork costs more than it saves).
 PARALLEL_MIN_CARDS = 64
-_FORK_JOBS: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]], Path]] = []
+# Family pages claimed at a time: small enough that the processes finish together.
+FAMILY_CHUNK = 8
 
 
 def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]]]], templates_dir: Path) -> Callable[[], list[dict[str, str]]]:
     """Start rendering each job's family pages; the returned call gives them, in order.
 
-    Many are rendered by forked workers, one per core, while the caller goes on (with the
-    zoo-wide pages). Rendering is pure and the pages come back as text, so the result is the
-    same either way (tests/test_cache.py). Never under threads (`mkdocs serve`'s watcher):
-    forking a threaded process is unsafe, and there only edited cards are rendered anyway.
-    ZOOCARDS_JOBS=1 turns it off.
+    With many jobs, forked workers (one per core but this one) claim chunks of them from a
+    shared counter while the caller renders the zoo-wide pages; the returned call then claims
+    what is left in this process too, so all cores finish together. Each worker leaves its
+    pages in a file (a pipe would stall it while the caller is busy). Rendering is pure and
+    the pages come back as text, so the result is the same either way (tests/test_cache.py).
+    Never under threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe, and
+    there only edited cards are rendered anyway. ZOOCARDS_JOBS=1 turns it off.
     """
-    global _FORK_JOBS
     workers = _render_workers(len(jobs))
     if workers < 2:
         done = [render.render_family(card, verifications, records, templates_dir) for card, verifications, records in jobs]
         return lambda: done
     first = render.render_family(*jobs[0], templates_dir)  # compiles the templates once, before the fork
-    _FORK_JOBS = [(card, verifications, records, templates_dir) for card, verifications, records in jobs]
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    chunks = [range(start, min(start + FAMILY_CHUNK, len(jobs))) for start in range(1, len(jobs), FAMILY_CHUNK)]
+    context = multiprocessing.get_context("fork")
+    claimed = context.Value("i", 0)
+
+    def claim() -> int:
+        with claimed.get_lock():
+            index = claimed.value
+            claimed.value = index + 1
+        return index
+
+    def render_claimed() -> dict[int, list[dict[str, str]]]:
+        made = {}
+        while (index := claim()) < len(chunks):
+            made[index] = [render.render_family(*jobs[i], templates_dir) for i in chunks[index]]
+        return made
+
+    folder = Path(tempfile.mkdtemp(prefix="zoocards-render-"))
+    processes = []
     try:
-        pending = pool.map_async(_render_job, range(1, len(jobs)), chunksize=max(1, len(jobs) // (workers * 8)))
+        for number in range(workers - 1):
+            process = context.Process(target=_family_worker, args=(render_claimed, folder / f"{number}.pickle"), daemon=True)
+            process.start()
+            processes.append(process)
     except BaseException:
-        pool.terminate()
+        _stop(processes, folder)
         raise
-    finally:
-        _FORK_JOBS = []  # the workers have their copy
 
     def finish() -> list[dict[str, str]]:
         try:
-            return [first] + pending.get()
+            made = render_claimed()
+            for number, process in enumerate(processes):
+                process.join()
+                try:
+                    with open(folder / f"{number}.pickle", "rb") as handle:
+                        outcome = pickle.load(handle)
+                except (OSError, EOFError, pickle.UnpicklingError):
+                    raise ZoocardsError(f"a family-page worker stopped (exit code {process.exitcode}); ZOOCARDS_JOBS=1 renders in one process") from None
+                if isinstance(outcome, str):  # the worker's traceback
+                    raise ZoocardsError(f"rendering family pages failed in a worker:\n{outcome}")
+                made.update(outcome)
         finally:
-            pool.terminate()
-            pool.join()
+            _stop(processes, folder)
+        return [first] + [pages for index in range(len(chunks)) for pages in made[index]]
 
     return finish
 
 
-def _render_job(index: int) -> dict[str, str]:
-    card, verifications, records, templates_dir = _FORK_JOBS[index]
-    return render.render_family(card, verifications, records, templates_dir)
+def _family_worker(render_claimed: Callable[[], dict[int, list[dict[str, str]]]], out: Path) -> None:
+    """A forked worker: render what it claims, leave it (or its traceback) in `out`."""
+    try:
+        outcome: Any = render_claimed()
+    except BaseException:
+        import traceback
+
+        outcome = traceback.format_exc()
+    with open(out, "wb") as handle:
+        pickle.dump(outcome, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _stop(processes: list[Any], folder: Path) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _render_workers(jobs: int) -> int:
+    """How many processes share the family pages, this one included (ZOOCARDS_JOBS, else the cores, up to 8)."""
     configured = os.environ.get("ZOOCARDS_JOBS", "")
     if configured.isdigit() and int(configured) > 0:
         wanted = int(configured)

@@ -205,7 +205,7 @@ def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str
     # keeps them between drawings with the same axes, with the boxes filed in a grid.
     chart = memo.chart((caption, x_title, x_low, x_high, y_low, y_high, log_x, astuple(size), tuple(colour.items()))) if memo is not None else _Chart()
     seen: set[tuple[str, int]] = set()
-    left, top, y_span = size.left, size.top, y_high - y_low
+    plot_left, plot_top, y_span = size.left, size.top, y_high - y_low
     x_origin, x_span = (log_low, log_span) if log_x else (x_low, x_high - x_low)
     for group in kept_groups:
         key = (group.name, 0)
@@ -218,7 +218,7 @@ def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str
             circles, boxes = [], []
             # sx and sy written out, with the group's x already on the axis' scale and its tooltips escaped
             for i, (px, point, tip) in enumerate(zip(group.xs, group.usable, group.tips)):
-                cx, cy = left + (px - x_origin) / x_span * plot_w, top + (y_high - point.y) / y_span * plot_h
+                cx, cy = plot_left + (px - x_origin) / x_span * plot_w, plot_top + (y_high - point.y) / y_span * plot_h
                 radius, klass = (5, "zc-plot-point zc-plot-on-front") if i in fronts else (4, "zc-plot-point")
                 circles.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
                 boxes.append((cx - 5, cy - 5, cx + 5, cy + 5))

@@ -86,7 +86,7 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
     Each card's rows are one piece, which `fragments` keeps between generations.
     """
     env = render.environment(templates_dir)
-    rows_macro = env.get_template("_zoo_pieces.md.j2").module.leaderboard_rows
+    rows_macro = getattr(env.get_template("_zoo_pieces.md.j2").module, "leaderboard_rows")  # a macro of the template
     latency = zoo.latency_columns(entries) if latency is None else latency
     columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
     show_dataset = len({e["dataset"] for e in entries}) > 1
