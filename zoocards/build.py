@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from zoocards import check, compare, exports, load, measure, perf, render, write
 from zoocards.errors import CardError, Problem, ZoocardsError
@@ -305,21 +305,28 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
     cards: list[load.Card] = []
     problems: list[Problem] = []
     files = inputs.files if inputs is not None else {}
-    for path in paths:
+    hits: list[tuple[str, load.Card | None, list[Problem]] | None] = []
+    misses: list[tuple[int, str]] = []  # (index in paths, digest) of the cards to load and check
+    for index, path in enumerate(paths):
         data = files.get(str(path))
         digest = _sha256(path.read_bytes() if data is None else data)
         if cache is not None:
             cache.lookup(path)
         hit = cache.cards.get(path) if cache is not None else None
         if hit is None or hit[0] != digest:
-            try:
-                card: load.Card | None = load.load_file(path)
-                found = check.check_card(card)  # type: ignore[arg-type]
-            except CardError as error:
-                card, found = None, list(error.problems)
-            hit = (digest, card, found)
-            if cache is not None:
-                cache.cards[path] = hit
+            hit = None
+            misses.append((index, digest))
+        hits.append(hit)
+    # A cold start loads many cards: forked workers share them (each card stands alone until cross_card_problems).
+    workers = _render_workers(len(misses))
+    loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]]), len(misses), LOAD_CHUNK, workers)() if workers > 1
+              else [_load_checked(paths[index]) for index, _ in misses])
+    for (index, digest), (card, found) in zip(misses, loaded):
+        hits[index] = (digest, card, found)
+        if cache is not None:
+            cache.cards[paths[index]] = (digest, card, found)
+    for hit in hits:
+        assert hit is not None
         if hit[1] is not None:
             cards.append(hit[1])
         problems.extend(hit[2])
@@ -332,6 +339,15 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
     if errors:
         raise CardError(errors)
     return cards, [p for p in problems if p.severity != "error"]
+
+
+def _load_checked(path: Path) -> tuple[load.Card | None, list[Problem]]:
+    """One card loaded and checked on its own: (the card or None, its problems)."""
+    try:
+        card = load.load_file(path)
+        return card, check.check_card(card)
+    except CardError as error:
+        return None, list(error.problems)
 
 
 @dataclass(frozen=True)
@@ -477,27 +493,39 @@ def _records(measurements_dir: Path, card_id: str, inputs: Inputs, cache: Render
 
 # Below this many family pages to render, one process renders them (a fork costs more than it saves).
 PARALLEL_MIN_CARDS = 64
-# Family pages claimed at a time: small enough that the processes finish together.
+# Family pages and cards claimed at a time: small enough that the processes finish together.
 FAMILY_CHUNK = 8
+LOAD_CHUNK = 16
+T = TypeVar("T")
 
 
 def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]]]], templates_dir: Path) -> Callable[[], list[dict[str, str]]]:
     """Start rendering each job's family pages; the returned call gives them, in order.
 
-    With many jobs, forked workers (one per core but this one) claim chunks of them from a
-    shared counter while the caller renders the zoo-wide pages; the returned call then claims
-    what is left in this process too, so all cores finish together. Each worker leaves its
-    pages in a file (a pipe would stall it while the caller is busy). Rendering is pure and
-    the pages come back as text, so the result is the same either way (tests/test_cache.py).
-    Never under threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe, and
-    there only edited cards are rendered anyway. ZOOCARDS_JOBS=1 turns it off.
+    With many jobs, forked workers render them (`start_shared_map`) while the caller renders
+    the zoo-wide pages; the returned call then renders what is left in this process too, so
+    all cores finish together. Rendering is pure and the pages come back as text, so the result
+    is the same either way (tests/test_cache.py).
     """
     workers = _render_workers(len(jobs))
     if workers < 2:
         done = [render.render_family(card, verifications, records, templates_dir) for card, verifications, records in jobs]
         return lambda: done
     first = render.render_family(*jobs[0], templates_dir)  # compiles the templates once, before the fork
-    chunks = [range(start, min(start + FAMILY_CHUNK, len(jobs))) for start in range(1, len(jobs), FAMILY_CHUNK)]
+    rest = start_shared_map(lambda i: render.render_family(*jobs[i + 1], templates_dir), len(jobs) - 1, FAMILY_CHUNK, workers)
+    return lambda: [first] + rest()
+
+
+def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: int) -> Callable[[], list[T]]:
+    """`work(i)` for every i below `count`, shared by this process and `workers - 1` forked ones.
+
+    Each process claims `chunk` indices at a time from one shared counter; the returned call
+    claims what is left in this process, then gives every result in order. A worker leaves its
+    results in a file (a pipe would stall it while this process is busy elsewhere). Never under
+    threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe (`_render_workers`
+    says 1 there). ZOOCARDS_JOBS=1 turns it off.
+    """
+    chunks = [range(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     context = multiprocessing.get_context("fork")
     claimed = context.Value("i", 0)
 
@@ -507,47 +535,47 @@ def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[d
             claimed.value = index + 1
         return index
 
-    def render_claimed() -> dict[int, list[dict[str, str]]]:
+    def work_claimed() -> dict[int, list[T]]:
         made = {}
         while (index := claim()) < len(chunks):
-            made[index] = [render.render_family(*jobs[i], templates_dir) for i in chunks[index]]
+            made[index] = [work(i) for i in chunks[index]]
         return made
 
-    folder = Path(tempfile.mkdtemp(prefix="zoocards-render-"))
+    folder = Path(tempfile.mkdtemp(prefix="zoocards-work-"))
     processes = []
     try:
         for number in range(workers - 1):
-            process = context.Process(target=_family_worker, args=(render_claimed, folder / f"{number}.pickle"), daemon=True)
+            process = context.Process(target=_shared_worker, args=(work_claimed, folder / f"{number}.pickle"), daemon=True)
             process.start()
             processes.append(process)
     except BaseException:
         _stop(processes, folder)
         raise
 
-    def finish() -> list[dict[str, str]]:
+    def finish() -> list[T]:
         try:
-            made = render_claimed()
+            made = work_claimed()
             for number, process in enumerate(processes):
                 process.join()
                 try:
                     with open(folder / f"{number}.pickle", "rb") as handle:
                         outcome = pickle.load(handle)
                 except (OSError, EOFError, pickle.UnpicklingError):
-                    raise ZoocardsError(f"a family-page worker stopped (exit code {process.exitcode}); ZOOCARDS_JOBS=1 renders in one process") from None
+                    raise ZoocardsError(f"a worker process stopped (exit code {process.exitcode}); ZOOCARDS_JOBS=1 works in one process") from None
                 if isinstance(outcome, str):  # the worker's traceback
-                    raise ZoocardsError(f"rendering family pages failed in a worker:\n{outcome}")
+                    raise ZoocardsError(f"a worker process failed:\n{outcome}")
                 made.update(outcome)
         finally:
             _stop(processes, folder)
-        return [first] + [pages for index in range(len(chunks)) for pages in made[index]]
+        return [result for index in range(len(chunks)) for result in made[index]]
 
     return finish
 
 
-def _family_worker(render_claimed: Callable[[], dict[int, list[dict[str, str]]]], out: Path) -> None:
-    """A forked worker: render what it claims, leave it (or its traceback) in `out`."""
+def _shared_worker(work_claimed: Callable[[], dict[int, list[Any]]], out: Path) -> None:
+    """A forked worker: do what it claims, leave the results (or its traceback) in `out`."""
     try:
-        outcome: Any = render_claimed()
+        outcome: Any = work_claimed()
     except BaseException:
         import traceback
 

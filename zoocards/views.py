@@ -19,21 +19,11 @@ from zoocards.load import Card
 FAMILY_SIZE = plots.Size(width=400, height=280)
 
 
-class LeaderboardRow(TypedDict):
-    card: str
-    family: str
-    model: str
-    anchor: str
-    dataset: str
-    input_size: int
-    cells: dict[str, Markup]
-
-
 class LeaderboardContext(TypedDict):
     lang: str
     t: dict[str, Markup]
     columns: list[dict[str, Any]]
-    rows: list[Markup]  # each card's rows, rendered by _zoo_pieces.md.j2
+    rows: list[Markup]  # each card's rows (leaderboard_lines)
     show_dataset: bool
 
 
@@ -69,15 +59,19 @@ def latency_header(column: zoo.LatencyColumn, t: dict[str, Markup]) -> str:
     return " ".join(parts)
 
 
-def leaderboard_row(entry: zoo.Entry, lang: str, t: dict[str, Markup], latency: list[zoo.LatencyColumn], badges: dict[tuple[Any, ...], Markup]) -> LeaderboardRow:
-    """One model's leaderboard row: model figures, then its batch-1 latency per column."""
-    figures = entry["figures"]
-    cells = {metric: _cell(figures.get(metric), t, badges) for metric in ("top1", "top5", "flops", "params")}
-    cells.update({c["key"]: _cell(figures.get(c["key"]), t, badges) for c in latency})
-    return LeaderboardRow(
-        card=entry["card"], family=entry["family"][lang], model=entry["model"], anchor=entry["anchor"],
-        dataset=entry["dataset"], input_size=entry["input_size"], cells=cells,
-    )
+def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], latency: list[zoo.LatencyColumn], badges: dict[tuple[Any, ...], Markup], show_dataset: bool) -> Markup:
+    """Models' leaderboard rows: family, model, [dataset,] input size, model figures, then batch-1 latency per column.
+
+    Joined here rather than in a template macro: at 1000 families the table has 8000 rows of ~10
+    cells in each language, and a `{{ }}` per cell cost a third of the zoo-wide render.
+    """
+    lines = []
+    for entry in entries:
+        card, figures = render.escape(entry["card"]), entry["figures"]
+        cells = [entry["input_size"]] + [_cell(figures.get(key), t, badges) for key in ("top1", "top5", "params", "flops")] + [_cell(figures.get(c["key"]), t, badges) for c in latency]
+        dataset = f" {render.cell(entry['dataset'])} |" if show_dataset else ""
+        lines.append(f"| [{render.cell(entry['family'][lang])}](../models/{card}.md) | [{render.cell(entry['model'])}](../models/{card}.md#{render.escape(entry['anchor'])}) |{dataset} {' | '.join(map(str, cells))} |\n")
+    return Markup("".join(lines))
 
 
 def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> str:
@@ -86,7 +80,6 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
     Each card's rows are one piece, which `fragments` keeps between generations.
     """
     env = render.environment(templates_dir)
-    rows_macro = getattr(env.get_template("_zoo_pieces.md.j2").module, "leaderboard_rows")  # a macro of the template
     latency = zoo.latency_columns(entries) if latency is None else latency
     columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
     show_dataset = len({e["dataset"] for e in entries}) > 1
@@ -98,7 +91,7 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
     badges: dict[tuple[Any, ...], Markup] = {}
 
     def rows_of(card: str) -> Markup:
-        return Markup(rows_macro([leaderboard_row(entry, lang, t, latency, badges) for entry in by_card[card]], columns, show_dataset))
+        return leaderboard_lines(by_card[card], lang, t, latency, badges, show_dataset)
 
     rows = [render.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
     context = LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=show_dataset)
