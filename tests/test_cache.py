@@ -122,7 +122,7 @@ def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
         memo.rotate()
 
 
-@pytest.mark.parametrize("n_points, n_labels", [(300, 150), (24, 30), (6, 12)])  # a zoo's chart; a family's, on either side of _Boxes.FEW
+@pytest.mark.parametrize("n_points, n_labels", [(300, 150), (50, 60), (24, 30), (6, 12)])  # a zoo's chart; a family's, few boxes or crossing _Boxes.FEW
 def test_the_label_grid_finds_exactly_the_overlaps_a_full_scan_finds(n_points: int, n_labels: int) -> None:
     rng = random.Random(11)
     points = []

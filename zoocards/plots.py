@@ -316,25 +316,39 @@ class Memo:
 
 
 class _Boxes:
-    """Rectangles (left, top, right, bottom) in a grid of cells, so an overlap test looks at neighbours only.
+    """Rectangles (left, top, right, bottom), tested for overlap with a new one.
 
-    A point's box (10 units square, smaller than a cell) is filed under the cell of its centre
-    and found from the neighbouring cells; a label's box is filed under every cell it spans.
+    While there are few (a family's chart), they are one list. Beyond that they are filed in a
+    grid of cells, so a test looks at neighbours only: a point's box (10 units square, smaller
+    than a cell) under the cell of its centre, and found from the neighbouring cells; a label's
+    box under every cell it spans.
     """
 
     CELL = 24.0
-    FEW = 64  # filed boxes up to which a test looks at them all: cheaper than listing neighbour cells
+    FEW = 64  # boxes up to which a test looks at them all: cheaper than filing and listing cells
 
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
-        self.filed = 0
+        self.few: list[tuple[tuple[float, float, float, float], bool]] | None = []  # (box, is a label), until there are many
 
     def _centre(self, box: tuple[float, float, float, float]) -> tuple[int, int]:
         return (int((box[0] + box[2]) / 2 // self.CELL), int((box[1] + box[3]) / 2 // self.CELL))
 
+    def _grow(self) -> None:
+        if self.few is not None and len(self.few) > self.FEW:
+            few, self.few = self.few, None
+            for box, label in few:
+                if label:
+                    self.add(box)
+                else:
+                    self.add_points([box])
+
     def add_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
+        if self.few is not None:
+            self.few.extend((box, False) for box in boxes)
+            self._grow()
+            return
         cells = self.cells
-        self.filed += len(boxes)
         for box in boxes:
             key = self._centre(box)
             found = cells.get(key)
@@ -344,9 +358,12 @@ class _Boxes:
                 found.append(box)
 
     def remove_points(self, boxes: list[tuple[float, float, float, float]]) -> None:
-        self.filed -= len(boxes)
+        # An equal box filed by another group is as good.
         for box in boxes:
-            self.cells[self._centre(box)].remove(box)  # an equal box filed by another group is as good
+            if self.few is not None:
+                self.few.remove((box, False))
+            else:
+                self.cells[self._centre(box)].remove(box)
 
     def _span(self, box: tuple[float, float, float, float], margin: int) -> list[tuple[int, int]]:
         cell = self.CELL
@@ -354,19 +371,26 @@ class _Boxes:
                 for j in range(int(box[1] // cell) - margin, int(box[3] // cell) + 1 + margin)]
 
     def add(self, box: tuple[float, float, float, float]) -> None:
+        if self.few is not None:
+            self.few.append((box, True))
+            self._grow()
+            return
         for key in self._span(box, 0):
             self.cells.setdefault(key, []).append(box)
-            self.filed += 1
 
     def overlaps(self, box: tuple[float, float, float, float]) -> bool:
         left, top, right, bottom = box
-        if self.filed <= self.FEW:  # a family's chart: every box, no cell lists
-            return any(left < b[2] and b[0] < right and top < b[3] and b[1] < bottom for found in self.cells.values() for b in found)
-        seen = self.cells
-        return any(
-            left < b[2] and b[0] < right and top < b[3] and b[1] < bottom
-            for key in self._span(box, 1) for b in seen.get(key, ())
-        )
+        if self.few is not None:
+            for b, _ in self.few:
+                if left < b[2] and b[0] < right and top < b[3] and b[1] < bottom:
+                    return True
+            return False
+        cells = self.cells
+        for key in self._span(box, 1):
+            for b in cells.get(key, ()):
+                if left < b[2] and b[0] < right and top < b[3] and b[1] < bottom:
+                    return True
+        return False
 
 
 def colours(series: Sequence[str]) -> dict[str, str]:

@@ -39,16 +39,17 @@ class PlotSection(TypedDict):
     charts: list[Chart]
 
 
-def _cell(figure: zoo.Figure | None, t: dict[str, Markup], badges: dict[tuple[Any, ...], Markup]) -> Markup:
-    """A figure and its badge; badges repeat across a large zoo, so each distinct one is built once."""
+def _cell(figure: zoo.Figure | None, t: dict[str, Markup], badges: dict[tuple[Any, ...], str]) -> str:
+    """A figure and its badge, as safe text; badges repeat across a large zoo, so each distinct one is built once."""
     if figure is None:
-        return Markup("")
+        return ""
     v = figure["verification"]
     key = (None,) if v is None else (v["status"], v.get("measured"), v.get("unit"), v.get("reason"), v.get("reason_zh"), str(v.get("acknowledged")))
-    if key not in badges:
-        badges[key] = render.badge(v, t)
+    badge = badges.get(key)
+    if badge is None:
+        badge = badges[key] = str(render.badge(v, t))
     # The text is a number units.plain wrote (digits, sign, point): nothing to escape.
-    return Markup(figure["text"]) + badges[key]
+    return figure["text"] + badge
 
 
 def latency_header(column: zoo.LatencyColumn, t: dict[str, Markup]) -> str:
@@ -59,7 +60,7 @@ def latency_header(column: zoo.LatencyColumn, t: dict[str, Markup]) -> str:
     return " ".join(parts)
 
 
-def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], latency: list[zoo.LatencyColumn], badges: dict[tuple[Any, ...], Markup], show_dataset: bool) -> Markup:
+def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], latency: list[zoo.LatencyColumn], badges: dict[tuple[Any, ...], str], show_dataset: bool) -> Markup:
     """Models' leaderboard rows: family, model, [dataset,] input size, model figures, then batch-1 latency per column.
 
     Joined here rather than in a template macro: at 1000 families the table has 8000 rows of ~10
@@ -68,9 +69,9 @@ def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup],
     lines = []
     for entry in entries:
         card, figures = render.escape(entry["card"]), entry["figures"]
-        cells = [entry["input_size"]] + [_cell(figures.get(key), t, badges) for key in ("top1", "top5", "params", "flops")] + [_cell(figures.get(c["key"]), t, badges) for c in latency]
+        cells = [str(entry["input_size"])] + [_cell(figures.get(key), t, badges) for key in ("top1", "top5", "params", "flops")] + [_cell(figures.get(c["key"]), t, badges) for c in latency]
         dataset = f" {render.cell(entry['dataset'])} |" if show_dataset else ""
-        lines.append(f"| [{render.cell(entry['family'][lang])}](../models/{card}.md) | [{render.cell(entry['model'])}](../models/{card}.md#{render.escape(entry['anchor'])}) |{dataset} {' | '.join(map(str, cells))} |\n")
+        lines.append(f"| [{render.cell(entry['family'][lang])}](../models/{card}.md) | [{render.cell(entry['model'])}](../models/{card}.md#{render.escape(entry['anchor'])}) |{dataset} {' | '.join(cells)} |\n")
     return Markup("".join(lines))
 
 
@@ -88,7 +89,7 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
     by_card: dict[str, list[zoo.Entry]] = {}
     for entry in entries:
         by_card.setdefault(entry["card"], []).append(entry)
-    badges: dict[tuple[Any, ...], Markup] = {}
+    badges: dict[tuple[Any, ...], str] = {}
 
     def rows_of(card: str) -> Markup:
         return leaderboard_lines(by_card[card], lang, t, latency, badges, show_dataset)
