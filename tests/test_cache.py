@@ -217,3 +217,15 @@ def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("ZOOCARDS_JOBS", "2")
     monkeypatch.setattr(build.threading, "active_count", lambda: 3)  # as under `mkdocs serve`
     assert build._render_workers(100) == 1
+
+
+def test_cards_loaded_by_forked_workers_equal_those_loaded_here_down_to_their_zoo_digest(project: build.Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = build.load_and_check(project.cards_dir)
+    monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
+    monkeypatch.setattr(build, "LOAD_CHUNK", 1)
+    monkeypatch.setenv("ZOOCARDS_JOBS", "2")
+    monkeypatch.setattr(build.threading, "active_count", lambda: 1)
+    forked = build.load_and_check(project.cards_dir)
+    assert [c.data for c in forked[0]] == [c.data for c in serial[0]] and forked[1] == serial[1]
+    # The digest is pickled: a card that came through a worker must not look changed (a needless zoo render).
+    assert [build._zoo_digest(c, []) for c in forked[0]] == [build._zoo_digest(c, []) for c in serial[0]]
