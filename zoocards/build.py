@@ -319,8 +319,8 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
         hits.append(hit)
     # A cold start loads many cards: forked workers share them (each card stands alone until cross_card_problems).
     workers = _render_workers(len(misses))
-    loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]]), len(misses), LOAD_CHUNK, workers)() if workers > 1
-              else [_load_checked(paths[index]) for index, _ in misses])
+    loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]], files.get(str(paths[misses[i][0]]))), len(misses), LOAD_CHUNK, workers)() if workers > 1
+              else [_load_checked(paths[index], files.get(str(paths[index]))) for index, _ in misses])
     for (index, digest), (card, found) in zip(misses, loaded):
         hits[index] = (digest, card, found)
         if cache is not None:
@@ -341,10 +341,10 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
     return cards, [p for p in problems if p.severity != "error"]
 
 
-def _load_checked(path: Path) -> tuple[load.Card | None, list[Problem]]:
-    """One card loaded and checked on its own: (the card or None, its problems)."""
+def _load_checked(path: Path, data: bytes | None) -> tuple[load.Card | None, list[Problem]]:
+    """One card loaded (from `data`, its bytes, when read already) and checked on its own: (the card or None, its problems)."""
     try:
-        card = load.load_file(path)
+        card = load.load_file(path, data)
         return card, check.check_card(card)
     except CardError as error:
         return None, list(error.problems)
@@ -520,8 +520,9 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
     """`work(i)` for every i below `count`, shared by this process and `workers - 1` forked ones.
 
     Each process claims `chunk` indices at a time from one shared counter; the returned call
-    claims what is left in this process, then gives every result in order. A worker leaves its
-    results in a file (a pipe would stall it while this process is busy elsewhere). Never under
+    claims what is left in this process, then gives every result in order. A worker leaves each
+    chunk's results in a file as it goes (a pipe would stall it while this process is busy
+    elsewhere; one dump at the end would keep this process waiting for it). Never under
     threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe (`_render_workers`
     says 1 there). ZOOCARDS_JOBS=1 turns it off.
     """
@@ -535,11 +536,9 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
             claimed.value = index + 1
         return index
 
-    def work_claimed() -> dict[int, list[T]]:
-        made = {}
+    def work_claimed(sink: Callable[[int, list[T]], None]) -> None:
         while (index := claim()) < len(chunks):
-            made[index] = [work(i) for i in chunks[index]]
-        return made
+            sink(index, [work(i) for i in chunks[index]])
 
     folder = Path(tempfile.mkdtemp(prefix="zoocards-work-"))
     processes = []
@@ -553,18 +552,23 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
         raise
 
     def finish() -> list[T]:
+        made: dict[int, list[T]] = {}
         try:
-            made = work_claimed()
+            work_claimed(made.__setitem__)
             for number, process in enumerate(processes):
                 process.join()
+                ended = False
                 try:
                     with open(folder / f"{number}.pickle", "rb") as handle:
-                        outcome = pickle.load(handle)
+                        while not ended:
+                            index, results = pickle.load(handle)
+                            if index == "failed":
+                                raise ZoocardsError(f"a worker process failed:\n{results}")
+                            ended = index == "done"
+                            if not ended:
+                                made[index] = results
                 except (OSError, EOFError, pickle.UnpicklingError):
                     raise ZoocardsError(f"a worker process stopped (exit code {process.exitcode}); ZOOCARDS_JOBS=1 works in one process") from None
-                if isinstance(outcome, str):  # the worker's traceback
-                    raise ZoocardsError(f"a worker process failed:\n{outcome}")
-                made.update(outcome)
         finally:
             _stop(processes, folder)
         return [result for index in range(len(chunks)) for result in made[index]]
@@ -572,16 +576,16 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
     return finish
 
 
-def _shared_worker(work_claimed: Callable[[], dict[int, list[Any]]], out: Path) -> None:
-    """A forked worker: do what it claims, leave the results (or its traceback) in `out`."""
-    try:
-        outcome: Any = work_claimed()
-    except BaseException:
-        import traceback
-
-        outcome = traceback.format_exc()
+def _shared_worker(work_claimed: Callable[[Callable[[int, list[Any]], None]], None], out: Path) -> None:
+    """A forked worker: do what it claims, leaving each chunk's results in `out` as soon as they are made, then "done" (or "failed" and its traceback)."""
     with open(out, "wb") as handle:
-        pickle.dump(outcome, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            work_claimed(lambda index, results: pickle.dump((index, results), handle, protocol=pickle.HIGHEST_PROTOCOL))
+            pickle.dump(("done", None), handle)
+        except BaseException:
+            import traceback
+
+            pickle.dump(("failed", traceback.format_exc()), handle)
 
 
 def _stop(processes: list[Any], folder: Path) -> None:

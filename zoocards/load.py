@@ -465,15 +465,15 @@ def load_text(text: str, path: Path) -> Card:
     return Card(path=path, data=data, marks=reader.marks, raw=reader.raw, source=text)
 
 
-def load_file(path: Path) -> Card:
-    """Read and parse one card file, with size and encoding checks."""
+def load_file(path: Path, data: bytes | None = None) -> Card:
+    """Read and parse one card file, with size and encoding checks (`data`: its bytes, if read already)."""
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if data is None else len(data)
     except OSError as exc:
         raise CardError([Problem(path, 1, 1, "(file)", f"cannot read the card: {exc.strerror}")]) from None
     if size > MAX_CARD_BYTES:
         raise CardError([Problem(path, 1, 1, "(file)", f"the card is {size} bytes, over the {MAX_CARD_BYTES}-byte limit; a family card is a few kB")])
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

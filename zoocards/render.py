@@ -229,6 +229,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=True,
+        auto_reload=False,  # no stat per template lookup: forget_templates() starts anew when the templates change
         # `{#id}` is how headings get their ids in Markdown, so Jinja comments use {## ##}.
         comment_start_string="{##",
         comment_end_string="##}",
