@@ -394,6 +394,19 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
 
     Whatever `cache` (this process's, by default) holds for unchanged inputs is reused.
     """
+    # A generation makes millions of objects that live until it ends and few reference cycles:
+    # the collector's full passes over them (eleven at 1000 families) cost a fifth of a cold
+    # build and free nothing (peak memory is the same without them). Forked workers inherit this.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(project, cache)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _generate(project: Project, cache: RenderCache | None) -> Generated:
     cache = process_cache(project) if cache is None else cache
     seconds: dict[str, float] = {}
     started = time.perf_counter()
