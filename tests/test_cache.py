@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +115,7 @@ def test_scatter_draws_the_same_with_and_without_its_memo() -> None:
         groups = [points[start:start + 7] for start in range(0, len(points), 7)]
         assert plots.scatter_groups(groups, "x", "y", front_label="front", series=["0", "1", "2"]) == expected
         assert plots.scatter_groups(groups, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
-        groups[1] = [replace(p, y=p.y + 0.5) for p in groups[1]]  # one card changed: its group is a new list
+        groups[1] = [p._replace(y=p.y + 0.5) for p in groups[1]]  # one card changed: its group is a new list
         expected = plots.scatter([p for g in groups for p in g], "x", "y", front_label="front", series=["0", "1", "2"])
         assert plots.scatter_groups(groups, "x", "y", front_label="front", series=["0", "1", "2"], memo=memo) == expected
         memo.rotate()
