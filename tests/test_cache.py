@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import tempfile
 from pathlib import Path
@@ -208,7 +209,23 @@ def test_a_family_page_that_fails_in_a_worker_fails_the_build_with_its_traceback
     monkeypatch.setattr(build.render, "render_family", failing)
     with pytest.raises((ZoocardsError, RuntimeError), match=f"boom in {victim}"):
         build.generate(project, build.RenderCache())
-    assert not list(tmp_path.glob("zoocards-render-*"))  # the workers' files are gone
+    assert not list(tmp_path.glob("zoocards-work-*"))  # the workers' files are gone
+
+
+def test_a_failed_zoo_render_stops_the_family_workers(project: build.Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
+    monkeypatch.setenv("ZOOCARDS_JOBS", "2")
+    monkeypatch.setattr(build.threading, "active_count", lambda: 1)
+
+    def failing(*args: Any, **kwargs: Any) -> dict[str, str]:
+        assert list(tmp_path.glob("zoocards-work-*"))  # the family workers are running
+        raise RuntimeError("zoo render failed")
+
+    monkeypatch.setattr(build.render, "render_zoo_pages", failing)
+    with pytest.raises(RuntimeError, match="zoo render failed"):
+        build.generate(project, build.RenderCache())
+    assert not multiprocessing.active_children() and not list(tmp_path.glob("zoocards-work-*"))
 
 
 def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:

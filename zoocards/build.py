@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from zoocards import check, compare, exports, load, measure, perf, render, write
 from zoocards.errors import CardError, Problem, ZoocardsError
@@ -319,7 +319,7 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
         hits.append(hit)
     # A cold start loads many cards: forked workers share them (each card stands alone until cross_card_problems).
     workers = _render_workers(len(misses))
-    loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]], files.get(str(paths[misses[i][0]]))), len(misses), LOAD_CHUNK, workers)() if workers > 1
+    loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]], files.get(str(paths[misses[i][0]]))), len(misses), LOAD_CHUNK, workers).result() if workers > 1
               else [_load_checked(paths[index], files.get(str(paths[index]))) for index, _ in misses])
     for (index, digest), (card, found) in zip(misses, loaded):
         hits[index] = (digest, card, found)
@@ -395,7 +395,7 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     Whatever `cache` (this process's, by default) holds for unchanged inputs is reused.
     """
     # A generation makes millions of objects that live until it ends and few reference cycles:
-    # the collector's full passes over them (eleven at 1000 families) cost a fifth of a cold
+    # the collector's full passes over them (eleven at 1000 families) cost 0.5 s of a cold
     # build and free nothing (peak memory is the same without them). Forked workers inherit this.
     collecting = gc.isenabled()
     gc.disable()
@@ -444,8 +444,40 @@ def _generate(project: Project, cache: RenderCache | None) -> Generated:
     stale = [card for card in cards if card.id not in cache.families or cache.families[card.id][0] != keys[card.id]]
     # Forked workers render the family pages while this process renders the zoo-wide ones.
     families_made = start_family_render([(card, by_card[card.id], records[card.id]) for card in stale], project.templates_dir)
+    try:
+        zoo_rendered = _zoo_pages(project, cache, cards, verifications, records, inputs, templates, host)
+        family_pages_made = families_made.result()
+    except BaseException:
+        families_made.stop()  # no worker outlives a failed generation
+        raise
+    for card, family_pages in zip(stale, family_pages_made):
+        cache.families[card.id] = (keys[card.id], family_pages)
     for gone in set(cache.families) - set(inputs):
         del cache.families[gone]
+    rendered = [card.id for card in stale]
+    for card in cards:
+        pages.update(cache.families[card.id][1])
+    assert cache.zoo is not None
+    pages.update(cache.zoo[1])
+    seconds["render"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    # A file that still has the size and mtime it had after the last write holds the text
+    # written then: it is compared in memory, not read back (92 MB at 1000 families).
+    known = {relative: (stat, cache.last_pages[relative]) for relative, stat in cache.page_stats.items()
+             if relative in cache.last_pages} if cache.docs_dir == project.docs_dir else {}
+    report = write.write_pages(project.docs_dir, pages, known=known)
+    cache.last_pages, cache.page_stats, cache.docs_dir = dict(pages), report.stats, project.docs_dir
+    cache.save()
+    seconds["write"] = time.perf_counter() - started
+    # What the cache holds lives as long as the process: leave it out of the collector's full
+    # passes, which otherwise walk millions of kept objects during the next generation.
+    gc.freeze()
+    return Generated(cards, verifications, pages, warnings, report, read.fingerprint, seconds, records, rendered, zoo_rendered)
+
+
+def _zoo_pages(project: Project, cache: RenderCache, cards: list[load.Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], inputs: dict[str, str], templates: str, host: dict[str, Any]) -> bool:
+    """Bring `cache.zoo` up to date: the zoo-wide pages kept, or rendered again; whether they were rendered."""
     performance = perf.load_bench(project.root / "perf" / "bench.json")
     zoo_digests = {}
     for card in cards:  # a digest per card version, not per generation (0.07 s at 1000 families)
@@ -467,27 +499,7 @@ def _generate(project: Project, cache: RenderCache | None) -> Generated:
         render.use_bytecode_cache(None if cache.disk is None else cache.disk / "jinja")
         cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments))
     assert cache.zoo is not None
-    for card, family_pages in zip(stale, families_made()):
-        cache.families[card.id] = (keys[card.id], family_pages)
-    rendered = [card.id for card in stale]
-    for card in cards:
-        pages.update(cache.families[card.id][1])
-    pages.update(cache.zoo[1])
-    seconds["render"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    # A file that still has the size and mtime it had after the last write holds the text
-    # written then: it is compared in memory, not read back (92 MB at 1000 families).
-    known = {relative: (stat, cache.last_pages[relative]) for relative, stat in cache.page_stats.items()
-             if relative in cache.last_pages} if cache.docs_dir == project.docs_dir else {}
-    report = write.write_pages(project.docs_dir, pages, known=known)
-    cache.last_pages, cache.page_stats, cache.docs_dir = dict(pages), report.stats, project.docs_dir
-    cache.save()
-    seconds["write"] = time.perf_counter() - started
-    # What the cache holds lives as long as the process: leave it out of the collector's full
-    # passes, which otherwise walk millions of kept objects during the next generation.
-    gc.freeze()
-    return Generated(cards, verifications, pages, warnings, report, read.fingerprint, seconds, records, rendered, zoo_rendered)
+    return zoo_rendered
 
 
 def _records(measurements_dir: Path, card_id: str, inputs: Inputs, cache: RenderCache) -> tuple[str, list[dict[str, Any]]]:
@@ -512,8 +524,16 @@ LOAD_CHUNK = 16
 T = TypeVar("T")
 
 
-def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]]]], templates_dir: Path) -> Callable[[], list[dict[str, str]]]:
-    """Start rendering each job's family pages; the returned call gives them, in order.
+@dataclass(frozen=True)
+class Pending(Generic[T]):
+    """Results being made: `result()` gives them, in order; `stop()` abandons them."""
+
+    result: Callable[[], list[T]]
+    stop: Callable[[], None] = lambda: None
+
+
+def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[dict[str, Any]]]], templates_dir: Path) -> Pending[dict[str, str]]:
+    """Start rendering each job's family pages (`result()` gives them, in order).
 
     With many jobs, forked workers render them (`start_shared_map`) while the caller renders
     the zoo-wide pages; the returned call then renders what is left in this process too, so
@@ -523,17 +543,17 @@ def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[d
     workers = _render_workers(len(jobs))
     if workers < 2:
         done = [render.render_family(card, verifications, records, templates_dir) for card, verifications, records in jobs]
-        return lambda: done
+        return Pending(lambda: done)
     first = render.render_family(*jobs[0], templates_dir)  # compiles the templates once, before the fork
     rest = start_shared_map(lambda i: render.render_family(*jobs[i + 1], templates_dir), len(jobs) - 1, FAMILY_CHUNK, workers)
-    return lambda: [first] + rest()
+    return Pending(lambda: [first] + rest.result(), rest.stop)
 
 
-def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: int) -> Callable[[], list[T]]:
+def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: int) -> Pending[T]:
     """`work(i)` for every i below `count`, shared by this process and `workers - 1` forked ones.
 
-    Each process claims `chunk` indices at a time from one shared counter; the returned call
-    claims what is left in this process, then gives every result in order. A worker leaves each
+    Each process claims `chunk` indices at a time from one shared counter; `result()` claims
+    what is left in this process, then gives every result in order. A worker leaves each
     chunk's results in a file as it goes (a pipe would stall it while this process is busy
     elsewhere; one dump at the end would keep this process waiting for it). Never under
     threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe (`_render_workers`
@@ -586,7 +606,7 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
             _stop(processes, folder)
         return [result for index in range(len(chunks)) for result in made[index]]
 
-    return finish
+    return Pending(finish, lambda: _stop(processes, folder))
 
 
 def _shared_worker(work_claimed: Callable[[Callable[[int, list[Any]], None]], None], out: Path) -> None:
