@@ -164,6 +164,15 @@ def test_performance_targets_are_judged_at_1000_families_and_unmeasured_ones_are
     assert render.performance_targets({"sizes": [small, {"families": 100, "zoocards": {"load_check_render_s": 0.5}}]}, t)[0] == "100"  # no 1000: the largest
 
 
+def test_a_zoo_timed_without_mkdocs_shows_dashes_not_blanks_or_zeros() -> None:
+    own = {"load_check": 2.0, "render": 6.0, "total_s": 9.5}
+    row = {"families": 3000, "models": 24000, "zoocards": own, "zoocards_cached": {"load_check_render_s": 4.0},
+           "incremental": {"one_card": {"seconds": 0.9}}}
+    (shown,) = render.performance_rows({"sizes": [row]})
+    assert shown["zoocards"] == "9.50" and shown["cached"] == "4.00" and shown["one_card"] == "0.90"
+    assert {shown[k] for k in ("mkdocs", "plain", "share", "warm", "peak", "site")} == {render.NOT_TIMED}
+
+
 def test_a_page_changed_or_deleted_on_disk_is_rewritten_though_its_text_is_cached(project: build.Project) -> None:
     cache = build.RenderCache()
     first = build.generate(project, cache)

@@ -615,6 +615,9 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
     return pages
 
 
+NOT_TIMED = "—"  # a figure the benchmark did not take for this size (`--mkdocs-max`, `--floor-max`)
+
+
 def performance_rows(bench: dict[str, Any] | None) -> list[dict[str, str]]:
     """The Performance page's table: one row per zoo size of perf/bench.json (scripts/bench_build.py)."""
     rows = []
@@ -628,10 +631,10 @@ def performance_rows(bench: dict[str, Any] | None) -> list[dict[str, str]]:
             "cached": f"{size['zoocards_cached']['load_check_render_s']:.2f}" if "zoocards_cached" in size else "",
             # a figure corrected / a figure that moves a chart's axis / a summary edited
             "one_card": " / ".join(f"{size['incremental'][k]['seconds']:.2f}" for k in ("one_card", "one_card_axis", "one_card_prose") if k in size["incremental"]),
-            "mkdocs": f"{build['seconds']:.1f}" if build else "", "plain": f"{plain['seconds']:.1f}" if plain else "",
-            "share": f"{size['ratios']['zoocards_to_mkdocs_build']:.1%}" if build else "",
-            "warm": f"{warm['seconds']:.1f}" if warm else "", "peak": f"{build['peak_rss_mb']:.0f}" if build else "",
-            "site": f"{size['site']['bytes'] / 1e6:.1f} / {size['site']['files']}" if build else "",
+            "mkdocs": f"{build['seconds']:.1f}" if build else NOT_TIMED, "plain": f"{plain['seconds']:.1f}" if plain else NOT_TIMED,
+            "share": f"{size['ratios']['zoocards_to_mkdocs_build']:.1%}" if build else NOT_TIMED,
+            "warm": f"{warm['seconds']:.1f}" if warm else NOT_TIMED, "peak": f"{build['peak_rss_mb']:.0f}" if build else NOT_TIMED,
+            "site": f"{size['site']['bytes'] / 1e6:.1f} / {size['site']['files']}" if build else NOT_TIMED,
         })
     return rows
 
