@@ -212,3 +212,12 @@ def test_two_merged_shards_equal_one_full_run(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seconds, text", [(0.4, "0s"), (59, "59s"), (80, "1m20s"), (3725, "1h02m")])
 def test_eta_reads_like_a_clock(seconds: float, text: str) -> None:
     assert measure._duration(seconds) == text
+
+
+def test_a_verification_run_reports_each_phase_and_each_kind_share_of_the_work() -> None:
+    records = [{"kind": "count", "duration_s": 30.0}, {"kind": "export", "duration_s": 90.0}, {"kind": "export", "duration_s": 30.0},
+               {"kind": "latency", "duration_s": 50.0}, {"kind": "latency", "duration_s": None}]
+    line = measure.stage_summary(records, 80.0, 50.0, 2)
+    assert line.startswith("5 measurements in 2m10s: 1m20s for counts, exports and accuracy (2 at a time), 50s for latency (one at a time).")
+    # biggest first; shares of the 200 s of work, a record without a duration counting none
+    assert line.endswith("Work by kind: export ×2 2m00s (60%), latency ×2 50s (25%), count ×1 30s (15%).")

@@ -330,12 +330,29 @@ def run_jobs(jobs: list[Job], root: Path, *, timeout_s: float | None = None, mem
 
     shared = [j for j in jobs if j.kind != "latency"]
     alone = [j for j in jobs if j.kind == "latency"]
+    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         for future in [pool.submit(one, job) for job in shared]:
             future.result()
+    side_by_side = time.perf_counter() - started
     for job in alone:  # timing runs with nothing else on the machine
         one(job)
+    if results:
+        print(stage_summary([record for _, record in results], side_by_side, time.perf_counter() - started - side_by_side, parallel), file=sys.stderr, flush=True)
     return results
+
+
+def stage_summary(records: list[dict[str, Any]], side_by_side_s: float, alone_s: float, parallel: int) -> str:
+    """Where a verification run's time went: wall-clock per phase, then each kind's work and share."""
+    work: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for record in records:
+        work[record["kind"]] = work.get(record["kind"], 0.0) + float(record.get("duration_s") or 0.0)
+        count[record["kind"]] = count.get(record["kind"], 0) + 1
+    total = sum(work.values()) or 1.0
+    kinds = ", ".join(f"{kind} ×{count[kind]} {_duration(seconds)} ({seconds / total:.0%})" for kind, seconds in sorted(work.items(), key=lambda item: -item[1]))
+    return (f"{len(records)} measurements in {_duration(side_by_side_s + alone_s)}: {_duration(side_by_side_s)} for counts, exports and accuracy "
+            f"({max(1, parallel)} at a time), {_duration(alone_s)} for latency (one at a time). Work by kind: {kinds}.")
 
 
 # --- storage ----------------------------------------------------------------------------
