@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import random
 import tempfile
@@ -254,3 +255,22 @@ def test_cards_loaded_by_forked_workers_equal_those_loaded_here_down_to_their_zo
     assert [c.data for c in forked[0]] == [c.data for c in serial[0]] and forked[1] == serial[1]
     # The digest is pickled: a card that came through a worker must not look changed (a needless zoo render).
     assert [build._zoo_digest(c, []) for c in forked[0]] == [build._zoo_digest(c, []) for c in serial[0]]
+
+
+def test_the_api_exports_and_the_verification_json_come_from_the_cache_while_the_inputs_hold(project: build.Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cache = build.RenderCache()
+    cache.attach(project.cache_dir)
+    generated = build.generate(project, cache)
+    build.write_api(tmp_path / "first", generated, cache)
+    first = {p.relative_to(tmp_path / "first"): p.read_bytes() for p in (tmp_path / "first").rglob("*") if p.is_file()}
+    assert json.loads(first[Path("api/verification.json")]) == generated.verifications
+    assert Path("api/models.csv") in first and any(str(p).startswith("api/hf/") for p in first)
+
+    def not_again(*args: Any) -> dict[str, str]:
+        raise AssertionError("exports made again though no input changed")
+
+    monkeypatch.setattr(build.exports, "export_texts", not_again)
+    restarted = build.RenderCache()  # a new process: the texts come from .cache/
+    restarted.attach(project.cache_dir)
+    build.write_api(tmp_path / "second", build.generate(project, restarted), restarted)
+    assert {p.relative_to(tmp_path / "second"): p.read_bytes() for p in (tmp_path / "second").rglob("*") if p.is_file()} == first

@@ -661,14 +661,13 @@ def _templates_digest(templates_dir: Path) -> str:
 def write_api(site_dir: Path, generated: Generated, cache: RenderCache | None = None) -> None:
     """Machine-readable exports under site/api/; unchanged inputs reuse the texts the cache holds."""
     api = site_dir / "api"
-    api.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(generated.verifications, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    write.atomic_write_bytes(api / "verification.json", payload.encode("utf-8"))
     cache = process_cache() if cache is None else cache
     # The exports follow from every input file and the host (the verdicts depend on it).
     key = _sha256(generated.fingerprint, _json(measure.host_fingerprint()))
     if cache.exports is None or cache.exports[0] != key:
-        cache.exports = (key, exports.export_texts(generated.cards, generated.verifications, generated.records))
+        texts = exports.export_texts(generated.cards, generated.verifications, generated.records)
+        texts["verification.json"] = json.dumps(generated.verifications, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        cache.exports = (key, texts)
         cache.save()
     exports.write_texts(api, cache.exports[1])
 

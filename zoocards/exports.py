@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from zoocards import render, write, zoo
+from zoocards import render, zoo
 
 try:  # the C emitter and loader: the model index of a 1000-family zoo is written in a fraction of the time
     from yaml import CSafeDumper as _Dumper
@@ -176,12 +176,19 @@ def export_texts(cards: list[Card], verifications: list[dict[str, Any]], records
 
 
 def write_texts(api_dir: Path, texts: dict[str, str]) -> list[Path]:
-    """Write `export_texts`' output under `api_dir`; return the paths written."""
+    """Write `export_texts`' output under `api_dir`; return the paths written.
+
+    Plain writes, not fsynced: `api_dir` is inside a site being built, which replaces the old
+    site as a whole only once it is complete (`build.build_site`). One fsync per file cost
+    seconds at 1000 families, for files a crash would have the next build write again."""
     written = []
+    made: set[Path] = set()
     for relative, text in texts.items():
         path = api_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write.atomic_write_bytes(path, text.encode("utf-8"))
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        path.write_bytes(text.encode("utf-8"))
         written.append(path)
     return written
 
