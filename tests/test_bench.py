@@ -36,6 +36,12 @@ def test_bench_build_smoke(tmp_path: Path) -> None:
     assert size["site"]["files"] > 0 and size["site"]["bytes"] > 0
     assert size["incremental"]["unchanged"]["written"] == 0
     assert size["incremental"]["one_card"]["rendered"] == 1
+    # three runs from a fresh clone: the reported figures are their medians
+    runs = size["zoocards"]["runs"]["load_check_render_s"]
+    assert len(runs) == perf.REPEATS == 3 and size["zoocards"]["load_check_render_s"] == sorted(runs)[1]
+    assert size["zoocards_cached"]["load_check_render_s"] == sorted(size["zoocards_cached"]["runs"]["load_check_render_s"])[1]
+    edits = size["incremental"]["one_card"]["runs"]
+    assert len(edits) == 3 and size["incremental"]["one_card"]["seconds"] == sorted(edits)[1]
     # The Performance page renders from it in both languages.
     assert perf.load_bench(out) == document
     rows = render.performance_rows(document)

@@ -8,6 +8,8 @@ pages of site_src/, synthetic cards; nothing is written into the repository):
    `mkdocs serve` uses): a figure corrected within the charts' axes, a figure that moves an
    axis, a summary; then, in a second child, as a new process would with the on-disk cache
    the first one left (`make cards`, a restarted `serve`, a CI job that restored `.cache/`);
+   all of it `--repeats` times (3) from a fresh clone: the median of each figure is reported,
+   with every run's load + check + render kept beside it;
 2. the real `mkdocs build --strict`, which generates through the zoocards plugin;
 3. a plain `mkdocs build --strict` of the same, already generated Markdown without the
    zoocards plugin: the floor zoocards' own work is compared with;
@@ -26,6 +28,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -162,7 +165,18 @@ print(json.dumps({"stages": {k: round(v, 3) for k, v in cached.seconds.items()},
 """
 
 
-def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = True, floor: bool = True, log: Any = None, warm_up: bool = False) -> dict[str, Any]:
+# Generations timed per size (each a fresh clone's cold one, its edits, then a cached start):
+# a shared 2-core machine wanders by 10% from one run to the next, so the median is reported and
+# every run's figure kept beside it.
+REPEATS = 3
+_EDITS = ("unchanged", "one_card", "one_card_axis", "one_card_prose")
+
+
+def _lcr(stages: dict[str, float]) -> float:
+    return stages["load_check"] + stages["render"]
+
+
+def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = True, floor: bool = True, log: Any = None, warm_up: bool = False, repeats: int = REPEATS) -> dict[str, Any]:
     """Every figure of one zoo size (see the module docstring)."""
     root = workdir / f"zoo-{families}"
     prepare(root, families, seed)
@@ -173,23 +187,37 @@ def bench_size(families: int, workdir: Path, seed: int = 0, *, mkdocs: bool = Tr
         if log:
             print(f"[{families} families] {text}", file=log, flush=True)
 
-    generate = run_child([python, "-c", _GENERATE_CHILD, str(root)], root, env)
-    _require(generate, "generate")
-    inner = json.loads(generate["stdout"].strip().splitlines()[-1])
-    restarted = run_child([python, "-c", _CACHED_CHILD, str(root)], root, env)
-    _require(restarted, "generate from the cache")
-    inner["cached"] = json.loads(restarted["stdout"].strip().splitlines()[-1])
+    runs = []
+    for _ in range(1 if warm_up else max(1, repeats)):
+        for made in (root / ".cache", *(root / "site_src" / d for d in write.GENERATED_DIRS)):
+            shutil.rmtree(made, ignore_errors=True)  # a fresh clone: no cache, no generated pages
+        child = run_child([python, "-c", _GENERATE_CHILD, str(root)], root, env)
+        _require(child, "generate")
+        figures = json.loads(child["stdout"].strip().splitlines()[-1])
+        restarted = run_child([python, "-c", _CACHED_CHILD, str(root)], root, env)
+        _require(restarted, "generate from the cache")
+        figures["cached"] = json.loads(restarted["stdout"].strip().splitlines()[-1])
+        runs.append((child, figures))
+    # The run with the median cold load + check + render is reported whole; the cached start and
+    # each kind of edit are each the median over the runs.
+    generate, inner = sorted(runs, key=lambda run: _lcr(run[1]["stages"]))[len(runs) // 2]
+    inner = {**inner, "cached": sorted((run[1]["cached"] for run in runs), key=lambda cached: _lcr(cached["stages"]))[len(runs) // 2]}
+    for edit in _EDITS:
+        seconds = [run[1][edit]["seconds"] for run in runs]
+        inner[edit] = {**inner[edit], "seconds": statistics.median(seconds), "runs": seconds}
     own = sum(inner["stages"].values())
-    note(f"generate {own:.2f} s (cold child {generate['seconds']:.1f} s)")
+    each = ", ".join(f"{_lcr(run[1]['stages']):.2f}" for run in runs)
+    note(f"generate {own:.2f} s (cold child {generate['seconds']:.1f} s; load + check + render in each run: {each} s)")
     result: dict[str, Any] = {
         "families": families,
         "models": inner["models"],
         "pages": inner["pages"],
-        "zoocards": {**inner["stages"], "total_s": round(own, 3), "load_check_render_s": round(inner["stages"]["load_check"] + inner["stages"]["render"], 3),
-                     "process": _figures(generate)},
+        "zoocards": {**inner["stages"], "total_s": round(own, 3), "load_check_render_s": round(_lcr(inner["stages"]), 3),
+                     "process": _figures(generate), "runs": {"load_check_render_s": [round(_lcr(run[1]["stages"]), 3) for run in runs]}},
         # The same generation in a new process that finds the previous build's cache (.cache/zoocards).
         "zoocards_cached": {**inner["cached"]["stages"], "total_s": round(sum(inner["cached"]["stages"].values()), 3),
-                            "load_check_render_s": round(inner["cached"]["stages"]["load_check"] + inner["cached"]["stages"]["render"], 3),
+                            "load_check_render_s": round(_lcr(inner["cached"]["stages"]), 3),
+                            "runs": {"load_check_render_s": [round(_lcr(run[1]["cached"]["stages"]), 3) for run in runs]},
                             "rendered": inner["cached"]["rendered"], "zoo_rendered": inner["cached"]["zoo_rendered"], "written": inner["cached"]["written"]},
         "incremental": {"unchanged": inner["unchanged"], "one_card": inner["one_card"], "one_card_axis": inner["one_card_axis"], "one_card_prose": inner["one_card_prose"]},
     }
@@ -287,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor-max", type=int, help="skip the plain mkdocs build and the warm `zoocards cards` above this many families (each takes as long as the build)")
     parser.add_argument("--write", help="also write the JSON to this file (perf/bench.json feeds the Performance page)")
     parser.add_argument("--no-warm-up", action="store_true", help="skip the untimed one-family build that fills the bytecode cache")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help=f"zoocards' generations timed per size, the median reported (default: {REPEATS})")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -301,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             floor = args.floor_max is None or size <= args.floor_max
             try:
                 mkdocs = not args.no_mkdocs and (args.mkdocs_max is None or size <= args.mkdocs_max)
-                figures = bench_size(size, workdir, args.seed, mkdocs=mkdocs, floor=floor, log=sys.stderr)
+                figures = bench_size(size, workdir, args.seed, mkdocs=mkdocs, floor=floor, log=sys.stderr, repeats=args.repeats)
             except SystemExit as failure:  # one size failing still leaves the others' figures
                 results.append({"families": size, "error": str(failure)[-2000:]})
                 print(f"{size} families: {failure}", file=sys.stderr, flush=True)
