@@ -195,7 +195,7 @@ def test_family_pages_rendered_by_forked_workers_equal_those_rendered_in_process
     # Earlier tests may leave a server thread running; this test's forked workers only render.
     monkeypatch.setattr(build.threading, "active_count", lambda: 1)
     monkeypatch.setattr(build, "FAMILY_CHUNK", 1)  # the worker and this process each claim some
-    assert build._render_workers(4) == 2
+    assert build._shared_processes(4) == 2
     parallel = build.generate(project, build.RenderCache())
     assert parallel.rendered == serial.rendered and parallel.pages == serial.pages
 
@@ -242,7 +242,7 @@ def test_no_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(build, "PARALLEL_MIN_CARDS", 2)
     monkeypatch.setenv("ZOOCARDS_JOBS", "2")
     monkeypatch.setattr(build.threading, "active_count", lambda: 3)  # as under `mkdocs serve`
-    assert build._render_workers(100) == 1
+    assert build._shared_processes(100) == 1
 
 
 def test_cards_loaded_by_forked_workers_equal_those_loaded_here_down_to_their_zoo_digest(project: build.Project, monkeypatch: pytest.MonkeyPatch) -> None:

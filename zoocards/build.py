@@ -318,7 +318,7 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
             misses.append((index, digest))
         hits.append(hit)
     # A cold start loads many cards: forked workers share them (each card stands alone until cross_card_problems).
-    workers = _render_workers(len(misses))
+    workers = _shared_processes(len(misses))
     loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]], files.get(str(paths[misses[i][0]]))), len(misses), LOAD_CHUNK, workers).result() if workers > 1
               else [_load_checked(paths[index], files.get(str(paths[index]))) for index, _ in misses])
     for (index, digest), (card, found) in zip(misses, loaded):
@@ -540,7 +540,7 @@ def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[d
     all cores finish together. Rendering is pure and the pages come back as text, so the result
     is the same either way (tests/test_cache.py).
     """
-    workers = _render_workers(len(jobs))
+    workers = _shared_processes(len(jobs))
     if workers < 2:
         done = [render.render_family(card, verifications, records, templates_dir) for card, verifications, records in jobs]
         return Pending(lambda: done)
@@ -556,7 +556,7 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
     what is left in this process, then gives every result in order. A worker leaves each
     chunk's results in a file as it goes (a pipe would stall it while this process is busy
     elsewhere; one dump at the end would keep this process waiting for it). Never under
-    threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe (`_render_workers`
+    threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe (`_shared_processes`
     says 1 there). ZOOCARDS_JOBS=1 turns it off.
     """
     chunks = [range(start, min(start + chunk, count)) for start in range(0, count, chunk)]
@@ -629,8 +629,8 @@ def _stop(processes: list[Any], folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _render_workers(jobs: int) -> int:
-    """How many processes share the family pages, this one included (ZOOCARDS_JOBS, else the cores, up to 8)."""
+def _shared_processes(jobs: int) -> int:
+    """How many processes share a cold build's loading or family pages, this one included (ZOOCARDS_JOBS, else the cores, up to 8)."""
     configured = os.environ.get("ZOOCARDS_JOBS", "")
     if configured.isdigit() and int(configured) > 0:
         wanted = int(configured)
