@@ -318,9 +318,7 @@ def load_and_check_paths(paths: list[Path], cache: RenderCache | None = None, in
             misses.append((index, digest))
         hits.append(hit)
     # A cold start loads many cards: forked workers share them (each card stands alone until cross_card_problems).
-    workers = _shared_processes(len(misses))
-    loaded = (start_shared_map(lambda i: _load_checked(paths[misses[i][0]], files.get(str(paths[misses[i][0]]))), len(misses), LOAD_CHUNK, workers).result() if workers > 1
-              else [_load_checked(paths[index], files.get(str(paths[index]))) for index, _ in misses])
+    loaded = start_shared_map(lambda i: _load_checked(paths[misses[i][0]], files.get(str(paths[misses[i][0]]))), len(misses), LOAD_CHUNK, _shared_processes(len(misses))).result()
     for (index, digest), (card, found) in zip(misses, loaded):
         hits[index] = (digest, card, found)
         if cache is not None:
@@ -536,16 +534,14 @@ def start_family_render(jobs: list[tuple[load.Card, list[dict[str, Any]], list[d
     """Start rendering each job's family pages (`result()` gives them, in order).
 
     With many jobs, forked workers render them (`start_shared_map`) while the caller renders
-    the zoo-wide pages; the returned call then renders what is left in this process too, so
-    all cores finish together. Rendering is pure and the pages come back as text, so the result
-    is the same either way (tests/test_cache.py).
+    the zoo-wide pages; `result()` then renders what is left in this process too, so all cores
+    finish together. Rendering is pure and the pages come back as text, so the result is the
+    same either way (tests/test_cache.py).
     """
-    workers = _shared_processes(len(jobs))
-    if workers < 2:
-        done = [render.render_family(card, verifications, records, templates_dir) for card, verifications, records in jobs]
-        return Pending(lambda: done)
-    first = render.render_family(*jobs[0], templates_dir)  # compiles the templates once, before the fork
-    rest = start_shared_map(lambda i: render.render_family(*jobs[i + 1], templates_dir), len(jobs) - 1, FAMILY_CHUNK, workers)
+    if not jobs:
+        return Pending(list)
+    first = render.render_family(*jobs[0], templates_dir)  # compiles the templates once, before any fork
+    rest = start_shared_map(lambda i: render.render_family(*jobs[i + 1], templates_dir), len(jobs) - 1, FAMILY_CHUNK, _shared_processes(len(jobs)))
     return Pending(lambda: [first] + rest.result(), rest.stop)
 
 
@@ -557,8 +553,11 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
     chunk's results in a file as it goes (a pipe would stall it while this process is busy
     elsewhere; one dump at the end would keep this process waiting for it). Never under
     threads (`mkdocs serve`'s watcher): forking a threaded process is unsafe (`_shared_processes`
-    says 1 there). ZOOCARDS_JOBS=1 turns it off.
+    says 1 there). ZOOCARDS_JOBS=1 turns it off. With `workers` below 2 it all runs here, now.
     """
+    if workers < 2:
+        done = [work(i) for i in range(count)]
+        return Pending(lambda: done)
     chunks = [range(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     context = multiprocessing.get_context("fork")
     claimed = context.Value("i", 0)
