@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tests.conftest import MINIMAL_CARD
 from zoocards import compare, render
@@ -125,3 +125,74 @@ def test_memoised_badges_tell_apart_measurements_that_compare_equal() -> None:
     titles = [render.badge({"status": "mismatch", "measured": measured, "unit": "M"}, t) for measured in (0.0, -0.0, 0, 0.0)]
     # 0.0 == -0.0 == 0, yet each prints differently; the memo must not hand one the other's badge
     assert [str(title).split('title="')[1].split('"')[0] for title in titles] == ["mismatch · measured 0.0 M", "mismatch · measured -0.0 M", "mismatch · measured 0 M", "mismatch · measured 0.0 M"]
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<i>ours</i>"
+
+
+class _Text(str):
+    pass
+
+
+class _Safe(Markup):
+    pass
+
+
+_VALUES: list[object] = ["", "plain", "<b>x</b> & 'y' \"z\"", "模型 <1>", Markup("<b>ok</b>"), _Safe("<u>"), _Text("<s>"), _Html(), 7, 2.5, None, True, [1, "<"]]
+
+
+@pytest.mark.parametrize("value", _VALUES, ids=repr)
+def test_fast_escape_gives_what_markupsafe_gives(value: object) -> None:
+    fast, reference = render.fast_escape(value), escape(value)
+    assert type(fast) is Markup and fast == reference
+
+
+_LOOKUPS = """{{ d.title }}|{{ d.items is defined }}|{{ d.get("title") }}|{{ d.keys() | list | length }}|{{ d.missing is defined }}|{{ o.title }}|{{ o.missing is defined }}|{{ m.x }}|{{ s.upper() }}|{{ l.0 }}|{% for v in vs %}{{ v }};{% endfor %}"""
+
+
+def test_the_environment_looks_up_and_escapes_as_jinja_does() -> None:
+    """render's environment shortcuts dict lookups and escaping; a page must come out as plain Jinja renders it."""
+    import jinja2
+
+    class Obj:
+        title = "<attr>"
+
+    context = {"d": {"title": "<key>", "items": "a key named like a dict method"}, "o": Obj(), "m": {"x": Markup("<b>")},
+               "s": "abc", "l": ["<first>"], "vs": _VALUES}
+    ours = render.environment(render.TEMPLATES_DIR).from_string(_LOOKUPS)
+    ours.root_render_func.__globals__["escape"] = render.fast_escape  # what get_template does to a file's template
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(_LOOKUPS)
+    assert ours.render(**context) == plain.render(**context)
+    assert "<key>" not in ours.render(**context) and "&lt;key&gt;" in ours.render(**context)
+    with pytest.raises(jinja2.UndefinedError):
+        render.environment(render.TEMPLATES_DIR).from_string("{{ d.missing }}").render(d={})
+
+
+def test_pages_render_as_plain_jinja_renders_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded cards' family and zoo pages, rendered by render's environment and by Jinja's own."""
+    import jinja2
+
+    from zoocards import build, measure
+
+    cards, _ = build.load_and_check(Path(__file__).resolve().parents[1] / "cards")
+    cards.append(_card(EXTENDED))
+    records = {card.id: measure.load_records(Path(__file__).resolve().parents[1] / "measurements", card.id) for card in cards}
+    verifications = [dict(v) for v in compare.verify(cards, records, HOST)]
+
+    def pages() -> dict[str, str]:
+        made = render.render_zoo_pages(cards, verifications, records, render.TEMPLATES_DIR, None, None)
+        for card in cards:
+            made.update(render.render_family(card, verifications, records[card.id]))
+        return made
+
+    ours = pages()
+    monkeypatch.setattr(render, "_Environment", jinja2.Environment)
+    render.forget_templates()
+    try:
+        assert type(render.environment(render.TEMPLATES_DIR)) is jinja2.Environment
+        assert pages() == ours
+    finally:
+        monkeypatch.undo()
+        render.forget_templates()

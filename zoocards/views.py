@@ -7,6 +7,7 @@ figure shows the text and badge of the family page it links to.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -143,9 +144,10 @@ def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plot
     return out
 
 
-# Stand-ins for the texts that differ between languages: a family's chart is drawn once and
-# the stand-ins replaced per language (x_title, y_title, front label, caption).
+# Stand-ins for the texts that differ between languages: a family's chart is drawn once, cut at
+# the stand-ins, and joined per language with them filled in (x_title, y_title, front label, caption).
 _SLOTS = ("\x00x\x00", "\x00y\x00", "\x00f\x00", "\x00c\x00")
+_SLOT = re.compile("\x00([xyfc])\x00")
 
 
 def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Markup]]) -> dict[str, list[Chart]]:
@@ -155,12 +157,12 @@ def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Marku
         points = _points(entries, key, {}, unit, None)
         if len(points) < 2:
             continue
-        drawn = plots.scatter(points, _SLOTS[0], _SLOTS[1], front_label=_SLOTS[2], caption=_SLOTS[3], size=FAMILY_SIZE)
+        # Text, slot letter, text, ...: the drawing is scanned once, not once per stand-in and language.
+        pieces = _SLOT.split(plots.scatter(points, _SLOTS[0], _SLOTS[1], front_label=_SLOTS[2], caption=_SLOTS[3], size=FAMILY_SIZE))
         for lang, t in catalogues.items():
             x_title, caption = _titles(column, key, t)
-            svg = drawn
-            for slot, text in zip(_SLOTS, (x_title, str(t["top1"]), str(t["pareto_front"]), caption)):
-                svg = svg.replace(slot, html.escape(text))
+            texts = {"x": html.escape(x_title), "y": html.escape(str(t["top1"])), "f": html.escape(str(t["pareto_front"])), "c": html.escape(caption)}
+            svg = "".join([texts[piece] if i % 2 else piece for i, piece in enumerate(pieces)])
             out[lang].append(Chart(caption=caption, svg=Markup(svg)))
     return out
 
