@@ -293,8 +293,9 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
 # --------------------------------------------------------------------------- figures
 
 
-def _display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
-    raw = card.raw_number(path)
+def display_text(raw: str | None, value: Any, metric: str, unit: str, convention: str = "MACs") -> str:
+    """A claimed figure as the family pages show it, from its text as written (`card.raw[path]`, None
+    if absent) and its value; the zoo-wide pages and exports reuse it, so figures match."""
     return _display_text(str(raw if raw is not None else value), metric, unit, convention)
 
 
@@ -305,9 +306,8 @@ def _display_text(number: str, metric: str, unit: str, convention: str) -> str:
     return units.plain(units.to_display(metric, units.as_decimal(number), unit, convention))
 
 
-def display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
-    """A claimed figure as the family pages show it; zoo-wide pages and exports reuse it so figures match."""
-    return _display(card, path, metric, value, unit, convention)
+def _display(card: Card, path: KeyPath, metric: str, value: Any, unit: str, convention: str = "MACs") -> str:
+    return display_text(card.raw.get(path), value, metric, unit, convention)
 
 
 def badge(verification: dict[str, Any] | None, t: dict[str, Markup]) -> Markup:

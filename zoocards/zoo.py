@@ -2,7 +2,7 @@
 
 Pure, like render: cards, verification records and measurement records in, `Entry` rows out.
 The leaderboard, the plots and the exports all read these rows, so a figure shows the same
-text everywhere (conversion goes through `render.display`, the function the family pages use).
+text everywhere (conversion goes through `render.display_text`, which the family pages use too).
 """
 
 from __future__ import annotations
@@ -73,34 +73,48 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
     data = card.data
     card_id = card.id  # once, not per verification
     by_source = {v["source"]: v for v in verifications if v["card"] == card_id}
+    raw = card.raw
     unit_of = data["units"]
+    convention = unit_of["flops"]["convention"]
+    # What a model-table figure of each metric shares: its unit as written and as shown.
+    model_metrics = [(metric, units.model_metric_unit(unit_of, metric), units.DISPLAY_UNIT.get(metric, "")) for metric in MODEL_METRICS]
     entries: dict[str, Entry] = {}
     for index, model in enumerate(data["models"]):
         figures: dict[str, Figure] = {}
-        for metric in MODEL_METRICS:
-            value = model["metrics"].get(metric)
+        claimed = model["metrics"]
+        for metric, unit, shown in model_metrics:
+            value = claimed.get(metric)
             if value is None:
                 continue
             path: KeyPath = ("models", index, "metrics", metric)
-            text = render.display(card, path, metric, value, units.model_metric_unit(unit_of, metric), unit_of["flops"]["convention"])
-            figures[metric] = _figure(metric, text, None, None, None, None, path, by_source)
-        entries[model["name"]] = Entry(
-            card=card_id, family=data["name"], group=data.get("group", {"zh": "", "en": ""}), task=data["task"],
-            dataset=data["dataset"], model=model["name"], anchor=render.anchor(model["name"]),
-            input_size=int(model["input_size"]), figures=figures,
-        )
+            text = render.display_text(raw.get(path), value, metric, unit, convention)
+            source = render.source_of(path)
+            figures[metric] = {"key": metric, "metric": metric, "value": units.as_decimal(text), "text": text, "unit": shown, "hardware": None,
+                               "precision": None, "batch_size": None, "threads": None, "source": source, "verification": by_source.get(source)}
+        entries[model["name"]] = {
+            "card": card_id, "family": data["name"], "group": data.get("group", {"zh": "", "en": ""}), "task": data["task"],
+            "dataset": data["dataset"], "model": model["name"], "anchor": render.anchor(model["name"]),
+            "input_size": int(model["input_size"]), "figures": figures,
+        }
     for b_index, bench in enumerate(data.get("benchmarks", [])):
+        hardware = bench["hardware"]
+        # Per column, once: its zoo-wide key and what each of its figures carries besides its value.
+        columns = [(figure_key(c["metric"], hardware, c.get("precision"), c.get("batch_size"), c.get("threads")), c) for c in bench["columns"]]
         for r_index, row in enumerate(bench["rows"]):
             entry = entries.get(row["model"])
             if entry is None:
                 continue
-            for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
-                if value is None:
+            figures = entry["figures"]
+            for v_index, (value, (key, column)) in enumerate(zip(row["values"], columns)):
+                if value is None or key in figures:
                     continue
                 path = ("benchmarks", b_index, "rows", r_index, "values", v_index)
-                text = render.display(card, path, column["metric"], value, column["unit"])
-                figure = _figure(column["metric"], text, bench["hardware"], column.get("precision"), column.get("batch_size"), column.get("threads"), path, by_source)
-                entry["figures"].setdefault(figure["key"], figure)
+                metric = column["metric"]
+                text = render.display_text(raw.get(path), value, metric, column["unit"])
+                source = render.source_of(path)
+                figures[key] = {"key": key, "metric": metric, "value": units.as_decimal(text), "text": text, "unit": units.DISPLAY_UNIT.get(metric, ""),
+                                "hardware": hardware, "precision": column.get("precision"), "batch_size": column.get("batch_size"),
+                                "threads": column.get("threads"), "source": source, "verification": by_source.get(source)}
     for record in records:
         entry = entries.get(record["model"])
         stats = (record["result"] or {}).get("batch_sizes", {}).get(str(LEADERBOARD_BATCH)) if record["status"] == "ok" else None
@@ -113,15 +127,6 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
             hardware=HERE, precision="FP32", batch_size=LEADERBOARD_BATCH, threads=None, source=f"measurements/{card_id}.json", verification=None,
         )
     return list(entries.values())
-
-
-def _figure(metric: str, text: str, hardware: str | None, precision: str | None, batch_size: int | None, threads: int | None, path: KeyPath, by_source: dict[str, dict[str, Any]]) -> Figure:
-    source = render.source_of(path)
-    return Figure(
-        key=figure_key(metric, hardware, precision, batch_size, threads), metric=metric, value=units.as_decimal(text), text=text,
-        unit=units.DISPLAY_UNIT.get(metric, ""), hardware=hardware, precision=precision, batch_size=batch_size, threads=threads,
-        source=source, verification=by_source.get(source),
-    )
 
 
 def zoo_entries(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], fragments: render.Fragments | None = None) -> list[Entry]:
