@@ -129,6 +129,7 @@ class FamilyContext(TypedDict):
     downloads: list[Markup]  # table rows
     summary: dict[str, int]
     acknowledged: list[dict[str, Any]]
+    configured: list[dict[str, Any]]  # the models with a training config of their own
 
 
 # --------------------------------------------------------------------------- escaping
@@ -600,6 +601,7 @@ def family_context(card: Card, verifications: list[dict[str, Any]], records: lis
         downloads=download_rows(card, lang),
         summary=summarise(mine),
         acknowledged=acknowledged,
+        configured=[m for m in card.data["models"] if "training_config" in m],
     )
 
 
