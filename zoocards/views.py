@@ -102,13 +102,16 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
 
 def _points(entries: list[zoo.Entry], x_key: str, series_of: dict[str, str], unit: str, lang: str | None) -> list[plots.Point]:
     points = []
+    point = plots.Point._make
     for entry in entries:
-        x, y = entry["figures"].get(x_key), entry["figures"].get("top1")
+        figures = entry["figures"]
+        x, y = figures.get(x_key), figures.get("top1")
         if x is None or y is None:
             continue
         family = f" · {entry['family'][lang]}" if lang else ""
-        tooltip = f"{entry['model']}{family}: top-1 {y['text']}%, {x['text']} {unit}"
-        points.append(plots.Point(x=float(x["value"]), y=float(y["value"]), label=entry["model"], series=series_of.get(entry["card"], ""), tooltip=tooltip, group=entry["card"]))
+        model, card = entry["model"], entry["card"]
+        # float() of the figure's text: the same number as of its Decimal value (which is read from that text), made faster.
+        points.append(point((float(x["text"]), float(y["text"]), model, series_of.get(card, ""), f"{model}{family}: top-1 {y['text']}%, {x['text']} {unit}", card)))
     return points
 
 
