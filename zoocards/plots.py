@@ -17,7 +17,7 @@ import html
 import itertools
 import math
 from operator import attrgetter
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from typing import Any, NamedTuple, Sequence
 
 # Colour-blind-safe categorical palette (Okabe-Ito, without yellow, which is unreadable on white).
@@ -124,7 +124,21 @@ class _Group:
     front: tuple[tuple[int, Point], ...]  # the group's own Pareto front, with each point's index in `usable`
     series: frozenset[str]
     xs: tuple[float, ...]  # each usable point's x as the axis places it (its log10 on a log axis)
+    ys: tuple[float, ...]
     tips: tuple[str, ...]  # each usable point's tooltip, escaped
+    # What follows each circle's coordinates, by fill colour (of one series) and front or not: the
+    # same on any axes, so a chart whose axes moved only writes the coordinates again.
+    tails: dict[tuple[str, bool], tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    def tails_for(self, colour: dict[str, str], front: bool) -> tuple[str, ...]:
+        radius, klass = (5, "zc-plot-point zc-plot-on-front") if front else (4, "zc-plot-point")
+        if len(self.series) != 1:  # several series in one group: not kept
+            return tuple(f'" r="{radius}" fill="{colour[p.series]}" class="{klass}"><title>{tip}</title></circle>' for p, tip in zip(self.usable, self.tips))
+        fill = colour[next(iter(self.series))]
+        made = self.tails.get((fill, front))
+        if made is None:
+            made = self.tails[fill, front] = tuple(f'" r="{radius}" fill="{fill}" class="{klass}"><title>{tip}</title></circle>' for tip in self.tips)
+        return made
 
 
 def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
@@ -138,7 +152,7 @@ def _group(points: Sequence[Point], log_x: bool) -> _Group | None:
     front = tuple((index[id(p)], p) for p in pareto_front(usable))
     placed = tuple(map(math.log10, xs)) if log_x else tuple(xs)
     tips = tuple(html.escape(p.tooltip or f"{p.label}: {number(p.x)}, {number(p.y)}") for p in usable)
-    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), front, frozenset(p.series for p in usable), placed, tips)
+    return _Group(usable[0].group, usable, (min(xs), max(xs), min(ys), max(ys)), front, frozenset(p.series for p in usable), placed, tuple(ys), tips)
 
 
 # Groups whose fronts are joined (and kept) together before the chart's front is taken: a
@@ -214,12 +228,12 @@ def scatter_groups(groups: Sequence[Sequence[Point]], x_title: str, y_title: str
         fronts = tuple(i for i, point in group.front if id(point) in on_front)
         kept = chart.groups.get(key)
         if kept is None or kept[0] != fronts or kept[1] is not group.usable:
+            # sx and sy written out, with the group's x already on the axis' scale
+            tails, front_tails = group.tails_for(colour, False), group.tails_for(colour, True) if fronts else ()
             circles, boxes = [], []
-            # sx and sy written out, with the group's x already on the axis' scale and its tooltips escaped
-            for i, (px, point, tip) in enumerate(zip(group.xs, group.usable, group.tips)):
-                cx, cy = plot_left + (px - x_origin) / x_span * plot_w, plot_top + (y_high - point.y) / y_span * plot_h
-                radius, klass = (5, "zc-plot-point zc-plot-on-front") if i in fronts else (4, "zc-plot-point")
-                circles.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour[point.series]}" class="{klass}"><title>{tip}</title></circle>')
+            for i, (px, py) in enumerate(zip(group.xs, group.ys)):
+                cx, cy = plot_left + (px - x_origin) / x_span * plot_w, plot_top + (y_high - py) / y_span * plot_h
+                circles.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}{front_tails[i] if i in fronts else tails[i]}')
                 boxes.append((cx - 5, cy - 5, cx + 5, cy + 5))
             chart.put(key, (fronts, group.usable, "".join(circles)), boxes)
             kept = chart.groups[key]
@@ -347,9 +361,9 @@ class _Boxes:
             self.few.extend((box, False) for box in boxes)
             self._grow()
             return
-        cells = self.cells
+        cells, size = self.cells, self.CELL
         for box in boxes:
-            key = self._centre(box)
+            key = (int((box[0] + box[2]) / 2 // size), int((box[1] + box[3]) / 2 // size))  # _centre, inline: 64 000 boxes per zoo chart
             found = cells.get(key)
             if found is None:
                 cells[key] = [box]
