@@ -128,3 +128,17 @@ def test_a_file_that_kept_its_size_and_mtime_is_compared_in_memory_not_read(tmp_
     (tmp_path / "models" / "b.en.md").write_text("edited by hand\n", encoding="utf-8")
     report = write.write_pages(tmp_path, NEW, known={relative: (report.stats[relative], text) for relative, text in NEW.items()})
     assert report.written == ["models/b.en.md"] and {k: v.decode() for k, v in snapshot(tmp_path).items()} == NEW
+
+
+def test_written_files_get_the_permissions_open_would_give_or_keep_their_own(tmp_path: Path) -> None:
+    # mkstemp stages each file as 0600; a page must not stay unreadable to a web server or another CI user
+    write.write_pages(tmp_path, {"models/a.en.md": "a\n", "zoo/b.en.md": "b\n"})
+    write.atomic_write_bytes(tmp_path / "measurements" / "a.json", b"{}\n")
+    for path in (tmp_path / "models" / "a.en.md", tmp_path / "zoo" / "b.en.md", tmp_path / "measurements" / "a.json"):
+        assert path.stat().st_mode & 0o777 == write.NEW_FILE_MODE
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert write.NEW_FILE_MODE == plain.stat().st_mode & 0o777  # what open() gives under this umask
+    os.chmod(tmp_path / "models" / "a.en.md", 0o640)
+    write.write_pages(tmp_path, {"models/a.en.md": "changed\n", "zoo/b.en.md": "b\n"})
+    assert (tmp_path / "models" / "a.en.md").stat().st_mode & 0o777 == 0o640  # a rewritten file keeps its mode
