@@ -67,9 +67,10 @@ class Card:
     raw: dict[KeyPath, str] = field(default_factory=dict)
     source: str = ""
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
-        value = self.data.get("id", self)  # `self`: no id key (the file name stands in); asked ~35 times per model
+        # Worked out once (a card is not changed after loading): asked ~35 times per card per generation.
+        value = self.data.get("id", self)  # `self`: no id key (the file name stands in)
         return self.path.stem if value is self else value if type(value) is str else str(value)
 
     def mark(self, path: KeyPath) -> Mark:
