@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -486,4 +487,9 @@ def load_file(path: Path, data: bytes | None = None) -> Card:
 
 def card_paths(cards_dir: Path) -> list[Path]:
     """Card files of a directory, in a stable order."""
-    return sorted(p for p in cards_dir.glob("*.yaml") if p.is_file())
+    # By name, as glob("*.yaml") finds them (no hidden files), without sorting Path objects.
+    try:
+        entries = sorted((entry for entry in os.scandir(cards_dir) if entry.name.endswith(".yaml") and not entry.name.startswith(".")), key=lambda entry: entry.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [Path(entry.path) for entry in entries if entry.is_file()]

@@ -73,7 +73,7 @@ def _mode_for(path: Path) -> int:
         return NEW_FILE_MODE
 
 
-def file_stat(path: Path) -> tuple[int, int] | None:
+def file_stat(path: str | Path) -> tuple[int, int] | None:
     try:
         found = os.stat(path)
     except OSError:
@@ -92,16 +92,18 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
     report = WriteReport()
     staged: list[tuple[Path, Path]] = []
     known = known or {}
+    base = os.fspath(root)
     try:
         for relative in sorted(pages):
-            target = root / relative
+            name = os.path.join(base, relative)  # a Path only for the pages that may be written: 2000 cost 20 ms
             text = pages[relative]
             held = known.get(relative)
-            same_file = held is not None and file_stat(target) == held[0]
+            same_file = held is not None and file_stat(name) == held[0]
             if same_file and held is not None and (held[1] is text or held[1] == text):
                 report.unchanged.append(relative)
                 report.stats[relative] = held[0]
                 continue
+            target = Path(name)
             data = text.encode("utf-8")
             if not same_file and target.is_file() and target.read_bytes() == data:
                 report.unchanged.append(relative)
@@ -131,8 +133,10 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
             relative_top = os.path.relpath(top, root)
             for name in sorted(names):
                 relative = os.path.join(relative_top, name)
+                if relative in pages:
+                    continue
                 path = Path(top) / name
-                if relative not in pages and (name.startswith(".") and name.endswith(".tmp") or _is_generated(path)):
+                if name.startswith(".") and name.endswith(".tmp") or _is_generated(path):
                     path.unlink()
                     report.removed.append(relative)
     report.removed.sort()
