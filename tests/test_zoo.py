@@ -56,3 +56,19 @@ def test_zoo_entries_order_cards_by_id() -> None:
     first = load_text(MINIMAL_CARD.replace("id: mini", "id: zeta"), Path("cards/zeta.yaml"))
     second = load_text(MINIMAL_CARD, Path("cards/mini.yaml"))
     assert [e["card"] for e in zoo.zoo_entries([first, second], [], {})] == ["mini", "mini", "zeta", "zeta"]
+
+
+def test_latency_columns_kept_per_card_follow_an_edit_as_a_full_scan_does() -> None:
+    from zoocards import render
+
+    first = load_text(MINIMAL_CARD, Path("cards/mini.yaml"))
+    second = load_text(MINIMAL_CARD.replace("id: mini", "id: zeta", 1), Path("cards/zeta.yaml"))
+    records = {"zeta": [_latency_record("Mini_A", 3.0)]}
+    fragments = render.Fragments({"mini": "1", "zeta": "1"})
+    entries = zoo.zoo_entries([first, second], [], {})
+    assert zoo.latency_columns(entries, fragments) == zoo.latency_columns(entries)
+    # zeta gains this site's own latency (a new column, listed last); only its piece is made again
+    fragments.digests["zeta"] = "2"
+    edited = zoo.zoo_entries([first, second], [], records)
+    columns = zoo.latency_columns(edited, fragments)
+    assert columns == zoo.latency_columns(edited) and columns[-1]["hardware"] == zoo.HERE and len(columns) == 2

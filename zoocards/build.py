@@ -443,7 +443,7 @@ def _generate(project: Project, cache: RenderCache | None) -> Generated:
     # Forked workers render the family pages while this process renders the zoo-wide ones.
     families_made = start_family_render([(card, by_card[card.id], records[card.id]) for card in stale], project.templates_dir)
     try:
-        zoo_rendered = _zoo_pages(project, cache, cards, verifications, records, inputs, templates, host)
+        zoo_rendered = _zoo_pages(project, cache, cards, verifications, by_card, records, inputs, templates, host)
         family_pages_made = families_made.result()
     except BaseException:
         families_made.stop()  # no worker outlives a failed generation
@@ -474,7 +474,8 @@ def _generate(project: Project, cache: RenderCache | None) -> Generated:
     return Generated(cards, verifications, pages, warnings, report, read.fingerprint, seconds, records, rendered, zoo_rendered)
 
 
-def _zoo_pages(project: Project, cache: RenderCache, cards: list[load.Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], inputs: dict[str, str], templates: str, host: dict[str, Any]) -> bool:
+def _zoo_pages(project: Project, cache: RenderCache, cards: list[load.Card], verifications: list[dict[str, Any]], by_card: dict[str, list[dict[str, Any]]],
+               records: dict[str, list[dict[str, Any]]], inputs: dict[str, str], templates: str, host: dict[str, Any]) -> bool:
     """Bring `cache.zoo` up to date: the zoo-wide pages kept, or rendered again; whether they were rendered."""
     performance = perf.load_bench(project.root / "perf" / "bench.json")
     zoo_digests = {}
@@ -495,7 +496,7 @@ def _zoo_pages(project: Project, cache: RenderCache, cards: list[load.Card], ver
         cache.fragments.digests = {card.id: _sha256(zoo_digests[card.id], context) for card in cards}
         cache.load_pieces([card.path for card in cards])
         render.use_bytecode_cache(None if cache.disk is None else cache.disk / "jinja")
-        cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments))
+        cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments, by_card))
     assert cache.zoo is not None
     return zoo_rendered
 

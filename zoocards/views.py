@@ -87,9 +87,7 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
     show_dataset = len({e["dataset"] for e in entries}) > 1
     # A piece depends on its card and on which columns the table has.
     shape = f"{lang}|{show_dataset}|{'|'.join(c['key'] for c in latency)}"
-    by_card: dict[str, list[zoo.Entry]] = {}
-    for entry in entries:
-        by_card.setdefault(entry["card"], []).append(entry)
+    by_card = render.group_by_card(entries)
     badges: dict[tuple[Any, ...], str] = {}
 
     def rows_of(card: str) -> Markup:
@@ -129,9 +127,7 @@ def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) ->
 def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[Chart]:
     """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
     series = sorted(set(series_of.values()))
-    by_card: dict[str, list[zoo.Entry]] = {}
-    for entry in entries:
-        by_card.setdefault(entry["card"], []).append(entry)
+    by_card = render.group_by_card(entries)
     out = []
     for key, unit, column in _axes(entries, latency):
         # Each card's points are a piece: their tooltips are made once per card version, and the
@@ -187,12 +183,13 @@ def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fra
     return sections
 
 
-def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None, fragments: render.Fragments | None = None) -> dict[str, str]:
-    """The leaderboard and the plots page, both languages (pass `entries` when already computed)."""
+def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None,
+                 fragments: render.Fragments | None = None, by_card: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
+    """The leaderboard and the plots page, both languages (pass `entries`, or the verifications grouped `by_card`, when already made)."""
     env = render.environment(templates_dir)
-    entries = zoo.zoo_entries(cards, verifications, records, fragments) if entries is None else entries
+    entries = zoo.zoo_entries(cards, verifications, records, fragments, by_card) if entries is None else entries
     pages = {}
-    latency = zoo.latency_columns(entries)  # once: a scan of every figure of the zoo
+    latency = zoo.latency_columns(entries, fragments)  # once: a scan of every figure of the zoo (of the changed cards', with fragments)
     for lang in render.LANGUAGES:
         t = render.strings(templates_dir, lang)
         pages[f"zoo/leaderboard.{lang}.md"] = leaderboard_page(entries, lang, t, templates_dir, fragments, latency)
