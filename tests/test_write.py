@@ -130,7 +130,7 @@ def test_a_file_that_kept_its_size_and_mtime_is_compared_in_memory_not_read(tmp_
     assert report.written == ["models/b.en.md"] and {k: v.decode() for k, v in snapshot(tmp_path).items()} == NEW
 
 
-def test_written_files_get_the_permissions_open_would_give_or_keep_their_own(tmp_path: Path) -> None:
+def test_written_files_get_the_permissions_open_would_give(tmp_path: Path) -> None:
     # mkstemp stages each file as 0600; a page must not stay unreadable to a web server or another CI user
     write.write_pages(tmp_path, {"models/a.en.md": "a\n", "zoo/b.en.md": "b\n"})
     write.atomic_write_bytes(tmp_path / "measurements" / "a.json", b"{}\n")
@@ -139,6 +139,9 @@ def test_written_files_get_the_permissions_open_would_give_or_keep_their_own(tmp
     plain = tmp_path / "plain"
     plain.write_bytes(b"")
     assert write.NEW_FILE_MODE == plain.stat().st_mode & 0o777  # what open() gives under this umask
-    os.chmod(tmp_path / "models" / "a.en.md", 0o640)
+    os.chmod(tmp_path / "models" / "a.en.md", 0o600)  # as an older zoocards left it
     write.write_pages(tmp_path, {"models/a.en.md": "changed\n", "zoo/b.en.md": "b\n"})
-    assert (tmp_path / "models" / "a.en.md").stat().st_mode & 0o777 == 0o640  # a rewritten file keeps its mode
+    assert (tmp_path / "models" / "a.en.md").stat().st_mode & 0o777 == write.NEW_FILE_MODE  # a generated page is made readable again
+    os.chmod(tmp_path / "measurements" / "a.json", 0o640)
+    write.atomic_write_bytes(tmp_path / "measurements" / "a.json", b"[]\n")
+    assert (tmp_path / "measurements" / "a.json").stat().st_mode & 0o777 == 0o640  # a file someone else owns keeps its mode

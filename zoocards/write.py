@@ -114,7 +114,7 @@ def write_pages(root: Path, pages: dict[str, str], generated_dirs: tuple[str, ..
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, aside = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             staged.append((Path(aside), target))  # before writing: a failed write must not leave it behind
-            os.fchmod(fd, _mode_for(target))
+            os.fchmod(fd, NEW_FILE_MODE)  # generated: what open() gives, whatever an older run left
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
         for staged_path, target in staged:  # everything is written: swap in
