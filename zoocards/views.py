@@ -145,8 +145,9 @@ def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plot
 
 # Stand-ins for the texts that differ between languages: a family's chart is drawn once, cut at
 # the stand-ins, and joined per language with them filled in (x_title, y_title, front label, caption).
-_SLOTS = ("\x00x\x00", "\x00y\x00", "\x00f\x00", "\x00c\x00")
-_SLOT = re.compile("\x00([xyfc])\x00")
+_SLOT_NAMES = "xyfc"
+_SLOTS = tuple(f"\x00{name}\x00" for name in _SLOT_NAMES)
+_SLOT = re.compile(f"\x00([{_SLOT_NAMES}])\x00")
 
 
 def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Markup]]) -> dict[str, list[Chart]]:
@@ -160,7 +161,7 @@ def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Marku
         pieces = _SLOT.split(plots.scatter(points, _SLOTS[0], _SLOTS[1], front_label=_SLOTS[2], caption=_SLOTS[3], size=FAMILY_SIZE))
         for lang, t in catalogues.items():
             x_title, caption = _titles(column, key, t)
-            texts = {"x": html.escape(x_title), "y": html.escape(str(t["top1"])), "f": html.escape(str(t["pareto_front"])), "c": html.escape(caption)}
+            texts = dict(zip(_SLOT_NAMES, map(html.escape, (x_title, str(t["top1"]), str(t["pareto_front"]), caption))))
             svg = "".join([texts[piece] if i % 2 else piece for i, piece in enumerate(pieces)])
             out[lang].append(Chart(caption=caption, svg=Markup(svg)))
     return out
