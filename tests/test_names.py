@@ -44,3 +44,10 @@ BUILDERS = {
 def test_builder_for(model: str, expected: str | None) -> None:
     found = names.builder_for(model, BUILDERS)
     assert found == (BUILDERS[expected] if expected else None)
+
+
+def test_identity_is_case_blind() -> None:
+    # the README spells MobileViTv3 where the family page and ppcls spell MobileViTV3
+    assert names.identity("MobileViTv3_XXS") == names.identity("MobileViTV3_XXS")
+    assert names.identity("LeViT-128S") == names.identity("LeViT_128S")
+    assert names.identity("ResNet50") != names.identity("ResNet50_vd")

@@ -55,3 +55,9 @@ def builder_for(name: str, builders: dict[str, str]) -> str | None:
         if candidate in builders:
             return builders[candidate]
     return None
+
+
+def identity(name: str) -> str:
+    """The key two spellings of one model share: canonical, and case-blind (`MobileViTv3_S` in the
+    zoo's README is the family page's `MobileViTV3_S`)."""
+    return canonical(name).casefold()
