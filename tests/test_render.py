@@ -8,7 +8,7 @@ import pytest
 from markupsafe import Markup, escape
 
 from tests.conftest import MINIMAL_CARD
-from zoocards import compare, render
+from zoocards import compare, pages, render
 from zoocards.load import Card, load_text
 
 HOST = {"cpu": "Test CPU", "cores": 2, "gpus": [], "machine": "x86_64", "memory_gb": 8.0, "os": "Linux"}
@@ -181,18 +181,18 @@ def test_pages_render_as_plain_jinja_renders_them(monkeypatch: pytest.MonkeyPatc
     records = {card.id: measure.load_records(Path(__file__).resolve().parents[1] / "measurements", card.id) for card in cards}
     verifications = [dict(v) for v in compare.verify(cards, records, HOST)]
 
-    def pages() -> dict[str, str]:
+    def all_pages() -> dict[str, str]:
         made = render.render_zoo_pages(cards, verifications, records, render.TEMPLATES_DIR, None, None)
         for card in cards:
             made.update(render.render_family(card, verifications, records[card.id]))
         return made
 
-    ours = pages()
-    monkeypatch.setattr(render, "_Environment", jinja2.Environment)
+    ours = all_pages()
+    monkeypatch.setattr(pages, "_Environment", jinja2.Environment)
     render.forget_templates()
     try:
         assert type(render.environment(render.TEMPLATES_DIR)) is jinja2.Environment
-        assert pages() == ours
+        assert all_pages() == ours
     finally:
         monkeypatch.undo()
         render.forget_templates()

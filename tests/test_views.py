@@ -27,6 +27,11 @@ def _row(page: str, card_id: str, model: str) -> str:
     return rows[0]
 
 
+def _cells(line: str) -> list[str]:
+    """A Markdown table row's cells (a cell's own pipes are escaped as &#124;), empty ones kept."""
+    return [c.strip() for c in line.strip().removeprefix("|").removesuffix("|").split("|")]
+
+
 def test_every_model_has_one_leaderboard_row_with_its_family_page_figures(zoo_pages: tuple[list[Card], dict[str, str]]) -> None:
     cards, pages = zoo_pages
     for lang in render.LANGUAGES:
@@ -34,13 +39,13 @@ def test_every_model_has_one_leaderboard_row_with_its_family_page_figures(zoo_pa
         for card in cards:
             family_page = pages[f"models/{card.id}.{lang}.md"]
             for model in card.data["models"]:
-                cells = [c.strip() for c in _row(board, card.id, model["name"]).split(" | ")]
+                cells = _cells(_row(board, card.id, model["name"]))
                 family_row = next(line for line in family_page.splitlines() if f'<a id="{render.anchor(model["name"])}"></a>' in line)
-                family = [c.strip() for c in family_row.rstrip(" |").split(" | ")]
+                family = _cells(family_row)
                 # the family table's columns by their headers: optional ones (resize short, storage) come and go
                 t = render.strings(render.TEMPLATES_DIR, lang)
                 header = next(line for line in family_page.splitlines() if line.startswith(f"| {t['model']} | {t['input_size']} |"))
-                names = [c.strip() for c in header.rstrip(" |").split(" | ")]
+                names = _cells(header)
                 expected = [family[names.index(str(t[key]))] for key in ("top1", "top5", "params", "flops")]
                 at = 3 if "Dataset" in board or "数据集" in board else 2
                 assert cells[at] == str(model["input_size"])

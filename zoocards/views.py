@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Any, TypedDict
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from zoocards import plots, render, zoo
+from zoocards import pages, plots, zoo
 from zoocards.load import Card
 
 # Per-family charts are smaller: several sit side by side under the metrics table.
@@ -48,7 +48,7 @@ def _cell(figure: zoo.Figure | None, t: dict[str, Markup], badges: dict[tuple[An
     key = (None,) if v is None else (v["status"], v.get("measured"), v.get("unit"), v.get("reason"), v.get("reason_zh"), str(v.get("acknowledged")))
     badge = badges.get(key)
     if badge is None:
-        badge = badges[key] = str(render.badge(v, t))
+        badge = badges[key] = str(pages.badge(v, t))
     # The text is a number units.plain wrote (digits, sign, point): nothing to escape.
     return figure["text"] + badge
 
@@ -69,31 +69,31 @@ def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup],
     """
     lines = []
     for entry in entries:
-        card, figures = render.escape(entry["card"]), entry["figures"]
+        card, figures = escape(entry["card"]), entry["figures"]
         cells = [str(entry["input_size"])] + [_cell(figures.get(key), t, badges) for key in ("top1", "top5", "params", "flops")] + [_cell(figures.get(c["key"]), t, badges) for c in latency]
-        dataset = f" {render.cell(entry['dataset'])} |" if show_dataset else ""
-        lines.append(f"| [{render.cell(entry['family'][lang])}](../models/{card}.md) | [{render.cell(entry['model'])}](../models/{card}.md#{render.escape(entry['anchor'])}) |{dataset} {' | '.join(cells)} |\n")
+        dataset = f" {pages.cell(entry['dataset'])} |" if show_dataset else ""
+        lines.append(f"| [{pages.cell(entry['family'][lang])}](../models/{card}.md) | [{pages.cell(entry['model'])}](../models/{card}.md#{escape(entry['anchor'])}) |{dataset} {' | '.join(cells)} |\n")
     return Markup("".join(lines))
 
 
-def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> str:
+def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], templates_dir: Path, fragments: pages.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> str:
     """Every model in one table: model figures, then batch-1 latency per hardware and precision.
 
     Each card's rows are one piece, which `fragments` keeps between generations.
     """
-    env = render.environment(templates_dir)
+    env = pages.environment(templates_dir)
     latency = zoo.latency_columns(entries) if latency is None else latency
-    columns = [{"key": c["key"], "label": render.cell(latency_header(c, t))} for c in latency]
+    columns = [{"key": c["key"], "label": pages.cell(latency_header(c, t))} for c in latency]
     show_dataset = len({e["dataset"] for e in entries}) > 1
     # A piece depends on its card and on which columns the table has.
     shape = f"{lang}|{show_dataset}|{'|'.join(c['key'] for c in latency)}"
-    by_card = render.group_by_card(entries)
+    by_card = pages.group_by_card(entries)
     badges: dict[tuple[Any, ...], str] = {}
 
     def rows_of(card: str) -> Markup:
         return leaderboard_lines(by_card[card], lang, t, latency, badges, show_dataset)
 
-    rows = [render.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
+    rows = [pages.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
     context = LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=show_dataset)
     return env.get_template("leaderboard.md.j2").render(**context)
 
@@ -124,15 +124,15 @@ def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) ->
     return x_title, f"{t['top1']} — {x_title}"
 
 
-def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[Chart]:
+def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: pages.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[Chart]:
     """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
     series = sorted(set(series_of.values()))
-    by_card = render.group_by_card(entries)
+    by_card = pages.group_by_card(entries)
     out = []
     for key, unit, column in _axes(entries, latency):
         # Each card's points are a piece: their tooltips are made once per card version, and the
         # same list is handed to the chart while the card is unchanged (what its memo keys on).
-        groups = [render.piece(fragments, "points", card, f"{lang}|{key}|{unit}|{series_of.get(card, '')}", lambda mine=mine: _points(mine, key, series_of, unit, lang))  # type: ignore[misc]
+        groups = [pages.piece(fragments, "points", card, f"{lang}|{key}|{unit}|{series_of.get(card, '')}", lambda mine=mine: _points(mine, key, series_of, unit, lang))  # type: ignore[misc]
                   for card, mine in by_card.items()]
         groups = [points for points in groups if points]
         if sum(map(len, groups)) < 2:
@@ -167,7 +167,7 @@ def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Marku
     return out
 
 
-def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fragments: render.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[PlotSection]:
+def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fragments: pages.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[PlotSection]:
     """Zoo-wide charts, one section per dataset (accuracies on different datasets do not compare)."""
     sections = []
     datasets = sorted({e["dataset"] for e in entries}, key=lambda d: (-sum(e["dataset"] == d for e in entries), d))
@@ -180,19 +180,19 @@ def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fra
         found = charts(mine, lang, t, plots.Size(), series_of, fragments, latency if len(datasets) == 1 else None)
         if found:
             legend = plots.legend(sorted(set(series_of.values())), str(t["pareto_front"]))
-            sections.append(PlotSection(dataset=dataset, anchor="dataset-" + render.anchor(dataset).removeprefix("model-"), legend=Markup(legend), charts=found))
+            sections.append(PlotSection(dataset=dataset, anchor="dataset-" + pages.anchor(dataset).removeprefix("model-"), legend=Markup(legend), charts=found))
     return sections
 
 
-def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = render.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None,
-                 fragments: render.Fragments | None = None, by_card: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
+def render_views(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], templates_dir: Path = pages.TEMPLATES_DIR, entries: list[zoo.Entry] | None = None,
+                 fragments: pages.Fragments | None = None, by_card: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
     """The leaderboard and the plots page, both languages (pass `entries`, or the verifications grouped `by_card`, when already made)."""
-    env = render.environment(templates_dir)
+    env = pages.environment(templates_dir)
     entries = zoo.zoo_entries(cards, verifications, records, fragments, by_card) if entries is None else entries
-    pages = {}
+    out = {}
     latency = zoo.latency_columns(entries, fragments)  # once: a scan of every figure of the zoo (of the changed cards', with fragments)
-    for lang in render.LANGUAGES:
-        t = render.strings(templates_dir, lang)
-        pages[f"zoo/leaderboard.{lang}.md"] = leaderboard_page(entries, lang, t, templates_dir, fragments, latency)
-        pages[f"zoo/plots.{lang}.md"] = env.get_template("plots.md.j2").render(lang=lang, t=t, sections=plot_sections(entries, lang, t, fragments, latency))
-    return pages
+    for lang in pages.LANGUAGES:
+        t = pages.strings(templates_dir, lang)
+        out[f"zoo/leaderboard.{lang}.md"] = leaderboard_page(entries, lang, t, templates_dir, fragments, latency)
+        out[f"zoo/plots.{lang}.md"] = env.get_template("plots.md.j2").render(lang=lang, t=t, sections=plot_sections(entries, lang, t, fragments, latency))
+    return out

@@ -2,7 +2,7 @@
 
 Pure, like render: cards, verification records and measurement records in, `Entry` rows out.
 The leaderboard, the plots and the exports all read these rows, so a figure shows the same
-text everywhere (conversion goes through `render.display_text`, which the family pages use too).
+text everywhere (conversion goes through `pages.display_text`, which the family pages use too).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Iterable, TypedDict
 
-from zoocards import render, units
+from zoocards import pages, units
 from zoocards.load import Card, KeyPath
 
 # The model-table figures every zoo-wide view and export carries, in the family table's order.
@@ -87,13 +87,13 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
             if value is None:
                 continue
             path: KeyPath = ("models", index, "metrics", metric)
-            text = render.display_text(raw.get(path), value, metric, unit, convention)
-            source = render.source_of(path)
+            text = pages.display_text(raw.get(path), value, metric, unit, convention)
+            source = pages.source_of(path)
             figures[metric] = {"key": metric, "metric": metric, "value": units.as_decimal(text), "text": text, "unit": shown, "hardware": None,
                                "precision": None, "batch_size": None, "threads": None, "source": source, "verification": by_source.get(source)}
         entries[model["name"]] = {
             "card": card_id, "family": data["name"], "group": data.get("group", {"zh": "", "en": ""}), "task": data["task"],
-            "dataset": data["dataset"], "model": model["name"], "anchor": render.anchor(model["name"]),
+            "dataset": data["dataset"], "model": model["name"], "anchor": pages.anchor(model["name"]),
             "input_size": int(model["input_size"]), "figures": figures,
         }
     for b_index, bench in enumerate(data.get("benchmarks", [])):
@@ -110,8 +110,8 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
                     continue
                 path = ("benchmarks", b_index, "rows", r_index, "values", v_index)
                 metric = column["metric"]
-                text = render.display_text(raw.get(path), value, metric, column["unit"])
-                source = render.source_of(path)
+                text = pages.display_text(raw.get(path), value, metric, column["unit"])
+                source = pages.source_of(path)
                 figures[key] = {"key": key, "metric": metric, "value": units.as_decimal(text), "text": text, "unit": units.DISPLAY_UNIT.get(metric, ""),
                                 "hardware": hardware, "precision": column.get("precision"), "batch_size": column.get("batch_size"),
                                 "threads": column.get("threads"), "source": source, "verification": by_source.get(source)}
@@ -129,24 +129,24 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
     return list(entries.values())
 
 
-def zoo_entries(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], fragments: render.Fragments | None = None,
+def zoo_entries(cards: list[Card], verifications: list[dict[str, Any]], records: dict[str, list[dict[str, Any]]], fragments: pages.Fragments | None = None,
                 by_card: dict[str, list[dict[str, Any]]] | None = None) -> list[Entry]:
     """Every model of every card, cards in id order, models in card order (`fragments` keeps each card's rows; `by_card`: the verifications grouped, if done already)."""
     if by_card is None:
-        by_card = render.group_by_card(verifications)
+        by_card = pages.group_by_card(verifications)
     out: list[Entry] = []
     for card in sorted(cards, key=lambda c: c.id):
-        out.extend(render.piece(fragments, "entries", card.id, "", lambda card=card: card_entries(card, by_card.get(card.id, []), records.get(card.id, []))))  # type: ignore[misc]
+        out.extend(pages.piece(fragments, "entries", card.id, "", lambda card=card: card_entries(card, by_card.get(card.id, []), records.get(card.id, []))))  # type: ignore[misc]
     return out
 
 
-def latency_columns(entries: Iterable[Entry], fragments: render.Fragments | None = None) -> list[LatencyColumn]:
+def latency_columns(entries: Iterable[Entry], fragments: pages.Fragments | None = None) -> list[LatencyColumn]:
     """The batch-1 latency columns present, claimed hardware by name, this site's CPU last.
 
     With `fragments`, each card's columns are a piece: after a one-card edit only that card's
     figures are scanned again, not the zoo's 70 000 (at 1000 families)."""
     if fragments is not None:
-        return _merged(render.piece(fragments, "latency", card, "", lambda mine=mine: latency_columns(mine)) for card, mine in render.group_by_card(entries).items())  # type: ignore[misc]
+        return _merged(pages.piece(fragments, "latency", card, "", lambda mine=mine: latency_columns(mine)) for card, mine in pages.group_by_card(entries).items())  # type: ignore[misc]
     seen: dict[str, LatencyColumn] = {}
     for entry in entries:
         for figure in entry["figures"].values():
