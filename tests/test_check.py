@@ -153,3 +153,26 @@ def test_name_that_a_spreadsheet_would_run_is_refused(card_text: str) -> None:
     assert problems(text) == [
         "cards/mini.yaml:6:3: name.en: '=HYPERLINK(\"http://x\")' starts with '=', which spreadsheets run as a formula when they open the exports; start the name with a letter or digit"
     ]
+
+
+@pytest.mark.parametrize(
+    "summary, expected",
+    [
+        # issue 14: a relative link copied from an upstream page passes nowhere on the site; the strict build aborts on it
+        ("  en: Builds on [PP-LCNetV1](PP-LCNet.md).",
+         ["cards/mini.yaml:9:17: summary.en: relative link 'PP-LCNet.md' in prose: the site has no page at that path, so the strict build fails; "
+          "write an absolute URL (https://...), or link another family's card as [text](card:<card id>)"]),
+        # an upstream figure referenced by its path in the upstream repository
+        ("  en: |\n    The curve: ![](../../images/models/t4.png)",
+         ["cards/mini.yaml:10:17: summary.en: relative link '../../images/models/t4.png' in prose: the site has no page at that path, so the strict build fails; "
+          "write an absolute URL (https://...), or link another family's card as [text](card:<card id>)"]),
+        # a reference to a card that does not exist
+        ("  en: Builds on [PP-LCNetV1](card:pp-lcnet).",
+         ["cards/mini.yaml:9:17: summary.en: link to card 'pp-lcnet', but no card has that id; use the id of a file in cards/ (e.g. card:mini)"]),
+        # what the fix looks like: a reference to an existing card (here the card itself), an absolute URL, an anchor
+        ("  en: See [Mini](card:mini#Mini_A), [the paper](https://arxiv.org/abs/1) and [the table](#models).", []),
+    ],
+)
+def test_links_in_prose(card_text: str, summary: str, expected: list[str]) -> None:
+    text = card_text.replace("  en: A small card for tests.", summary)
+    assert problems(text) == expected

@@ -9,16 +9,20 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
-from zoocards import check, compare, exports, load, measure, perf, render, write
+from zoocards import check, compare, exports, load, lock, measure, perf, render, write
+from zoocards import sources as upstream
 from zoocards.errors import CardError, Problem, ZoocardsError
 
 
@@ -360,7 +364,8 @@ def read_inputs(project: Project) -> Inputs:
     """Read the cards, measurements, templates and benchmark once (by name: Path objects cost more than the reads)."""
     digest = hashlib.sha256()
     files: dict[str, bytes] = {}
-    sources = ((project.cards_dir, ".yaml", False), (project.measurements_dir, ".json", False), (project.templates_dir, "", True), (project.root / "perf", "bench.json", False))
+    sources = ((project.cards_dir, ".yaml", False), (project.measurements_dir, ".json", False), (project.templates_dir, "", True), (project.root / "perf", "bench.json", False),
+               (project.root / upstream.SOURCES_DIR, ".yaml", False))
     for directory, suffix, recursive in sources:
         found: list[tuple[str, str]] = []
         for top, dirs, names in os.walk(directory):
@@ -390,7 +395,10 @@ def inputs_fingerprint(project: Project) -> str:
 def generate(project: Project, cache: RenderCache | None = None) -> Generated:
     """cards -> check -> compare with measurements -> render -> write into site_src/.
 
-    Whatever `cache` (this process's, by default) holds for unchanged inputs is reused.
+    Whatever `cache` (this process's, by default) holds for unchanged inputs is reused. Callers
+    that share site_src/ with other processes hold the project lock around it (lock.py; the CLI
+    and the mkdocs plugin do), so the pages a generation removes as stale are judged against
+    the inputs it read itself.
     """
     # A generation makes millions of objects that live until it ends and few reference cycles:
     # the collector's full passes over them (eleven at 1000 families) cost 0.5 s of a cold
@@ -406,60 +414,134 @@ def generate(project: Project, cache: RenderCache | None = None) -> Generated:
 
 def _generate(project: Project, cache: RenderCache | None) -> Generated:
     cache = process_cache(project) if cache is None else cache
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    read = read_inputs(project)
-    cards, warnings = load_and_check(project.cards_dir, cache, read)
-    seconds["load_check"] = time.perf_counter() - started
+    clock = _Stopwatch()
+    with clock("load_check"):
+        read = read_inputs(project)
+        cards, warnings = load_and_check(project.cards_dir, cache, read)
+        sources = upstream.load_sources(project.root)  # pages that quote many families' figures again
+    with clock("compare"):
+        compared = _compare(project, cards, read, cache)
+    with clock("render"):
+        pages, rendered, zoo_rendered = _render(project, cards, compared, cache)
+        pages.update(render.render_sources(sources, cards, project.templates_dir))
+    with clock("write"):
+        report = _write(project, pages, cache)
+    # What the cache holds lives as long as the process: leave it out of the collector's full
+    # passes, which otherwise walk millions of kept objects during the next generation.
+    gc.freeze()
+    return Generated(cards, compared.verifications, pages, warnings, report, read.fingerprint, clock.seconds, compared.records, rendered, zoo_rendered)
 
-    started = time.perf_counter()
-    records, records_digests = {}, {}
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Memo(Generic[V]):
+    """One stage's kept results: per card id, a value and the hash of the inputs it was made from (its key).
+
+    A view over one of RenderCache's tables, which are what the cache keeps on disk.
+    """
+
+    table: dict[str, tuple[str, V]]
+
+    def get(self, name: str, key: str, make: Callable[[], V]) -> V:
+        """The value kept for `name` while its key is `key`; else `make()`, then kept."""
+        hit = self.table.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, make())
+            self.table[name] = hit
+        return hit[1]
+
+    def stale(self, name: str, key: str) -> bool:
+        """Whether `name` has no value made from inputs hashing to `key` (for values made together, then `put`)."""
+        hit = self.table.get(name)
+        return hit is None or hit[0] != key
+
+    def put(self, name: str, key: str, value: V) -> None:
+        self.table[name] = (key, value)
+
+    def __getitem__(self, name: str) -> V:
+        return self.table[name][1]
+
+    def keep_only(self, names: Iterable[str]) -> None:
+        """Forget the values of every other name (cards that are gone)."""
+        for gone in set(self.table) - set(names):
+            del self.table[gone]
+
+
+class _Stopwatch:
+    """Seconds per stage: `with clock("render"): ...`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.seconds[stage] = time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class _Compared:
+    """The compare stage's outcome, per card id: its records, its verifications, and the key of both."""
+
+    records: dict[str, list[dict[str, Any]]]
+    by_card: dict[str, list[dict[str, Any]]]
+    verifications: list[dict[str, Any]]  # every card's, in card order
+    keys: dict[str, str]  # a hash of the card's text and path, its measurement file and this host
+    host: dict[str, Any]
+
+
+def _compare(project: Project, cards: list[load.Card], read: Inputs, cache: RenderCache) -> _Compared:
+    """Stage 2: each card's measurement records (kept per file's bytes) joined to its claims (kept per card, records and host)."""
+    files: Memo[list[dict[str, Any]]] = Memo(cache.records)
+    records, digests = {}, {}
     for card in cards:
-        records_digests[card.id], records[card.id] = _records(project.measurements_dir, card.id, read, cache)
-    for gone in set(cache.records) - set(records):
-        del cache.records[gone]
+        digests[card.id], records[card.id] = _records(project.measurements_dir, card.id, read, files)
+    files.keep_only(records)
     host = measure.host_fingerprint()
-    # A card's verifications follow from its text, its records and the host: that is their key.
     host_json = _json(host)
-    inputs = {card.id: _sha256(card.source, str(card.path), records_digests[card.id], host_json) for card in cards}
-    by_card: dict[str, list[dict[str, Any]]] = {}
-    for card in cards:
-        hit = cache.verifications.get(card.id)
-        if hit is None or hit[0] != inputs[card.id]:
-            hit = (inputs[card.id], [dict(v) for v in compare.verify([card], {card.id: records[card.id]}, host)])
-            cache.verifications[card.id] = hit
-        by_card[card.id] = hit[1]
-    verifications = [v for card in cards for v in by_card[card.id]]
-    seconds["compare"] = time.perf_counter() - started
+    keys = {card.id: _sha256(card.source, str(card.path), digests[card.id], host_json) for card in cards}
+    verified: Memo[list[dict[str, Any]]] = Memo(cache.verifications)
+    by_card = {card.id: verified.get(card.id, keys[card.id], partial(_verify, card, records[card.id], host)) for card in cards}
+    return _Compared(records, by_card, [v for card in cards for v in by_card[card.id]], keys, host)
 
-    started = time.perf_counter()
+
+def _verify(card: load.Card, records: list[dict[str, Any]], host: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(v) for v in compare.verify([card], {card.id: records}, host)]
+
+
+def _render(project: Project, cards: list[load.Card], compared: _Compared, cache: RenderCache) -> tuple[dict[str, str], list[str], bool]:
+    """Stage 3: family pages (kept per card and templates), zoo-wide pages (kept per zoo digest); (pages, cards rendered, whether the zoo was)."""
     templates = _templates_digest(project.templates_dir)
     if templates != cache.templates:
         render.forget_templates()  # so template edits show up under `mkdocs serve`
         cache.templates = templates
-    pages: dict[str, str] = {}
-    keys = {card.id: _sha256(inputs[card.id], templates) for card in cards}
-    stale = [card for card in cards if card.id not in cache.families or cache.families[card.id][0] != keys[card.id]]
+    families: Memo[dict[str, str]] = Memo(cache.families)
+    keys = {card.id: _sha256(compared.keys[card.id], templates) for card in cards}
+    stale = [card for card in cards if families.stale(card.id, keys[card.id])]
     # Forked workers render the family pages while this process renders the zoo-wide ones.
-    families_made = start_family_render([(card, by_card[card.id], records[card.id]) for card in stale], project.templates_dir)
+    families_made = start_family_render([(card, compared.by_card[card.id], compared.records[card.id]) for card in stale], project.templates_dir)
     try:
-        zoo_rendered = _zoo_pages(project, cache, cards, verifications, by_card, records, inputs, templates, host)
+        zoo_rendered = _zoo_pages(project, cache, cards, compared, templates)
         family_pages_made = families_made.result()
     except BaseException:
         families_made.stop()  # no worker outlives a failed generation
         raise
     for card, family_pages in zip(stale, family_pages_made):
-        cache.families[card.id] = (keys[card.id], family_pages)
-    for gone in set(cache.families) - set(inputs):
-        del cache.families[gone]
-    rendered = [card.id for card in stale]
+        families.put(card.id, keys[card.id], family_pages)
+    families.keep_only(keys)
+    pages: dict[str, str] = {}
     for card in cards:
-        pages.update(cache.families[card.id][1])
+        pages.update(families[card.id])
     assert cache.zoo is not None
     pages.update(cache.zoo[1])
-    seconds["render"] = time.perf_counter() - started
+    return pages, [card.id for card in stale], zoo_rendered
 
-    started = time.perf_counter()
+
+def _write(project: Project, pages: dict[str, str], cache: RenderCache) -> write.WriteReport:
+    """Stage 4: the pages that changed into site_src/, stale ones removed; the cache learns what the files hold now."""
     # A file that still has the size and mtime it had after the last write holds the text
     # written then: it is compared in memory, not read back (92 MB at 1000 families).
     known = {relative: (stat, cache.last_pages[relative]) for relative, stat in cache.page_stats.items()
@@ -467,52 +549,38 @@ def _generate(project: Project, cache: RenderCache | None) -> Generated:
     report = write.write_pages(project.docs_dir, pages, known=known)
     cache.last_pages, cache.page_stats, cache.docs_dir = dict(pages), report.stats, project.docs_dir
     cache.save()
-    seconds["write"] = time.perf_counter() - started
-    # What the cache holds lives as long as the process: leave it out of the collector's full
-    # passes, which otherwise walk millions of kept objects during the next generation.
-    gc.freeze()
-    return Generated(cards, verifications, pages, warnings, report, read.fingerprint, seconds, records, rendered, zoo_rendered)
+    return report
 
 
-def _zoo_pages(project: Project, cache: RenderCache, cards: list[load.Card], verifications: list[dict[str, Any]], by_card: dict[str, list[dict[str, Any]]],
-               records: dict[str, list[dict[str, Any]]], inputs: dict[str, str], templates: str, host: dict[str, Any]) -> bool:
+def _zoo_pages(project: Project, cache: RenderCache, cards: list[load.Card], compared: _Compared, templates: str) -> bool:
     """Bring `cache.zoo` up to date: the zoo-wide pages kept, or rendered again; whether they were rendered."""
     performance = perf.load_bench(project.root / "perf" / "bench.json")
-    zoo_digests = {}
-    for card in cards:  # a digest per card version, not per generation (0.07 s at 1000 families)
-        hit_digest = cache.zoo_digests.get(card.id)
-        if hit_digest is None or hit_digest[0] != inputs[card.id]:
-            hit_digest = (inputs[card.id], _zoo_digest(card, records[card.id]))
-            cache.zoo_digests[card.id] = hit_digest
-        zoo_digests[card.id] = hit_digest[1]
-    for gone in set(cache.zoo_digests) - set(inputs):
-        del cache.zoo_digests[gone]
-    zoo_key = _sha256(templates, _json(host), _json(performance), *(zoo_digests[card.id] for card in cards))
+    digests: Memo[str] = Memo(cache.zoo_digests)
+    # A digest per card version, not per generation (0.07 s at 1000 families).
+    zoo_digests = {card.id: digests.get(card.id, compared.keys[card.id], partial(_zoo_digest, card, compared.records[card.id])) for card in cards}
+    digests.keep_only(zoo_digests)
+    zoo_key = _sha256(templates, _json(compared.host), _json(performance), *(zoo_digests[card.id] for card in cards))
     kept_zoo = cache.zoo_pages(project.docs_dir)
     zoo_rendered = kept_zoo is None or kept_zoo[0] != zoo_key
     if zoo_rendered:
         # Each card's pieces of the zoo-wide pages are kept while this digest holds (render.Fragments).
-        context = _sha256(templates, _json(host))
+        context = _sha256(templates, _json(compared.host))
         cache.fragments.digests = {card.id: _sha256(zoo_digests[card.id], context) for card in cards}
         cache.load_pieces([card.path for card in cards])
         render.use_bytecode_cache(None if cache.disk is None else cache.disk / "jinja")
-        cache.zoo = (zoo_key, render.render_zoo_pages(cards, verifications, records, project.templates_dir, performance, cache.fragments, by_card))
+        cache.zoo = (zoo_key, render.render_zoo_pages(cards, compared.verifications, compared.records, project.templates_dir, performance, cache.fragments, compared.by_card))
     assert cache.zoo is not None
     return zoo_rendered
 
 
-def _records(measurements_dir: Path, card_id: str, inputs: Inputs, cache: RenderCache) -> tuple[str, list[dict[str, Any]]]:
+def _records(measurements_dir: Path, card_id: str, inputs: Inputs, memo: Memo[list[dict[str, Any]]]) -> tuple[str, list[dict[str, Any]]]:
     """(a hash of the card's measurement file, its records), parsed again only when the file changed."""
     path = measurements_dir / f"{card_id}.json"
     data = inputs.files.get(str(path))
     if data is None:
         return "", measure.load_records(measurements_dir, card_id)  # absent, or not read with the inputs
     digest = _sha256(data)
-    hit = cache.records.get(card_id)
-    if hit is None or hit[0] != digest:
-        hit = (digest, measure.parse_records(path, data))
-        cache.records[card_id] = hit
-    return hit
+    return digest, memo.get(card_id, digest, partial(measure.parse_records, path, data))
 
 
 # Below this many family pages to render, one process renders them (a fork costs more than it saves).
@@ -611,6 +679,7 @@ def start_shared_map(work: Callable[[int], T], count: int, chunk: int, workers: 
 
 def _shared_worker(work_claimed: Callable[[Callable[[int, list[Any]], None]], None], out: Path) -> None:
     """A forked worker: do what it claims, leaving each chunk's results in `out` as soon as they are made, then "done" (or "failed" and its traceback)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # `_stop` ends it with SIGTERM; the CLI's handler (cli.main) is for the parent
     with open(out, "wb") as handle:
         try:
             work_claimed(lambda index, results: pickle.dump((index, results), handle, protocol=pickle.HIGHEST_PROTOCOL))
@@ -672,25 +741,35 @@ def write_api(site_dir: Path, generated: Generated, cache: RenderCache | None = 
     exports.write_texts(api, cache.exports[1])
 
 
-def build_site(project: Project, *, strict: bool = True, in_process: bool = False) -> float:
+def build_site(project: Project, *, strict: bool = True, in_process: bool = False, wait: bool = True) -> float:
     """Run mkdocs (which generates pages through the zoocards plugin) into a fresh directory, then swap it in.
 
-    In process, the plugin's generation reuses what this process already loaded, checked and
-    rendered (the render cache), instead of starting over in a new interpreter.
+    All of it runs under the project lock (taken here unless the caller holds it; `wait=False`
+    raises lock.LockHeld instead of waiting for another run), in a staging directory of this
+    run's own, removed on every way out; what killed runs left is removed first. In process,
+    the plugin's generation reuses what this process already loaded, checked and rendered (the
+    render cache), instead of starting over in a new interpreter.
     """
-    fresh = project.site_dir.with_name(f".{project.site_dir.name}.new")
-    started = time.perf_counter()
-    if in_process:
-        _mkdocs_build_here(project, fresh, strict)
-    else:
-        command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(fresh), "--config-file", str(project.root / "mkdocs.yml")]
-        if strict:
-            command.append("--strict")
-        result = subprocess.run(command, cwd=project.root)
-        if result.returncode != 0:
-            raise ZoocardsError(f"mkdocs build failed (exit {result.returncode}); the previous site/ is left as it was")
-    write.swap_directory(fresh, project.site_dir)
-    return time.perf_counter() - started
+    with lock.project_lock(project.root, wait=wait, what="build"):
+        started = time.perf_counter()
+        write.clear_leftovers(project.site_dir)
+        fresh = write.staging_dir(project.site_dir)
+        try:
+            if in_process:
+                _mkdocs_build_here(project, fresh, strict)
+            else:
+                command = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(fresh), "--config-file", str(project.root / "mkdocs.yml")]
+                # mkdocs.yml says `strict: true`: leaving the flag out would keep it, so say --no-strict.
+                command.append("--strict" if strict else "--no-strict")
+                # mkdocs generates site_src/ through the plugin: under this process's lock, handed down.
+                env, fds = lock.for_child(project.root, dict(os.environ))
+                result = subprocess.run(command, cwd=project.root, env=env, pass_fds=fds)
+                if result.returncode != 0:
+                    raise ZoocardsError(f"mkdocs build failed (exit {result.returncode}); the previous site/ is left as it was")
+            write.swap_directory(fresh, project.site_dir)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)  # gone after a swap; a failed or interrupted build's pages otherwise
+        return time.perf_counter() - started
 
 
 def _mkdocs_build_here(project: Project, fresh: Path, strict: bool) -> None:
@@ -708,7 +787,6 @@ def _mkdocs_build_here(project: Project, fresh: Path, strict: bool) -> None:
     try:
         mkdocs_build(load_config(config_file=str(project.root / "mkdocs.yml"), site_dir=str(fresh), strict=strict))
     except MkDocsException as error:
-        shutil.rmtree(fresh, ignore_errors=True)
         raise ZoocardsError(f"mkdocs build failed: {error}; the previous site/ is left as it was") from None
     finally:
         logger.removeHandler(handler)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from zoocards import fastschema
+from zoocards import fastschema, sources
 
 if TYPE_CHECKING:  # jsonschema only explains a failing card: imported then (0.2 s at start-up)
     import jsonschema
@@ -221,6 +222,60 @@ def _semantic_problems(card: Card) -> Iterator[Problem]:
             yield unknown_model(("downloads", index, "model"), download["model"])
 
 
+# A Markdown link in card prose: `[text](target)`.
+_PROSE_LINK = re.compile(r"\[[^\]\n]*\]\(\s*([^)\s]*)")
+# What prose may link to: an absolute URL, an anchor of the same page, or another card (`card:<id>`,
+# optionally `card:<id>#<model>`), which renders as a link to that family's page.
+_ABSOLUTE_TARGET = re.compile(r"^(https?://|mailto:|#)")
+_CARD_TARGET = re.compile(r"^card:([a-z0-9][a-z0-9-]*)(#[\w.-]+)?$")
+
+
+def _strings(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, path + (index,))
+
+
+def _text_position(card: Card, path: KeyPath, needle: str) -> tuple[int, int]:
+    """Line and column of `needle` in the card's source, searching from the value's own line
+    (a block scalar's text starts on the lines after its mark)."""
+    start = card.mark(path)
+    lines = card.source.split("\n")
+    for number in range(start.line - 1, len(lines)):
+        column = lines[number].find(needle)
+        if column >= 0:
+            return number + 1, column + 1
+    return start.line, start.column
+
+
+def _link_problems(card: Card, known_cards: set[str] | None) -> Iterator[Problem]:
+    """Links in prose that the site cannot follow: relative paths (the build fails on them), or,
+    given the ids of all cards, references to cards that do not exist (and only those)."""
+    for path, text in _strings(card.data, ()):
+        for match in _PROSE_LINK.finditer(text):
+            target = match.group(1)
+            if _ABSOLUTE_TARGET.match(target):
+                continue
+            line, column = _text_position(card, path, match.group(0))
+            where = format_path(path)
+            reference = _CARD_TARGET.match(target)
+            if reference or known_cards is not None:
+                if reference and known_cards is not None and reference.group(1) not in known_cards:
+                    message = f"link to card '{reference.group(1)}', but no card has that id; use the id of a file in cards/ (e.g. card:{next(iter(sorted(known_cards)), 'resnet')})"
+                    yield Problem(card.path, line, column, where, message)
+                continue
+            message = (
+                f"relative link '{target}' in prose: the site has no page at that path, so the strict build fails; "
+                "write an absolute URL (https://...), or link another family's card as [text](card:<card id>)"
+            )
+            yield Problem(card.path, line, column, where, message)
+
+
 def _table_problems(card: Card, base: KeyPath, table: dict[str, Any], noun: str) -> Iterator[Problem]:
     """Columns and rows of a benchmark or comparison table: one value per column, in a unit that fits."""
     columns = table["columns"]
@@ -302,6 +357,8 @@ def _cross_card_problems(cards: list[Card]) -> Iterator[Problem]:
             other = by_slug[slug]
             yield _problem(card, ("id",), f"id '{slug}' is also used by {other.path.name}; every family needs its own id")
         by_slug.setdefault(slug, card)
+    for card in cards:
+        yield from _link_problems(card, set(by_slug))
 
 
 def _schema_line_problems(card: Card) -> Iterator[Problem]:
@@ -316,12 +373,13 @@ def check_card(card: Card) -> list[Problem]:
     if not problems:
         problems.extend(_semantic_problems(card))
         problems.extend(_formula_problems(card))
+        problems.extend(_link_problems(card, None))
     problems.extend(_schema_line_problems(card))
     return problems
 
 
 def cross_card_problems(cards: list[Card]) -> list[Problem]:
-    """Problems between cards (a shared id), which checking each card alone cannot see."""
+    """Problems between cards (a shared id, a link to a card that does not exist), which checking each card alone cannot see."""
     return list(_cross_card_problems(cards))
 
 
@@ -332,3 +390,9 @@ def check_cards(cards: list[Card]) -> list[Problem]:
         problems.extend(check_card(card))
     problems.extend(_cross_card_problems(cards))
     return sorted(problems)
+
+
+def check_sources(root: Path, paths: list[Path] | None = None) -> list[Problem]:
+    """All problems (errors and warnings) of the project's upstream sources, `<root>/sources/*.yaml` (or the given files); see zoocards.sources."""
+    return sources.source_problems(sources.source_paths(root) if paths is None else paths)
+
