@@ -35,6 +35,9 @@ benchmarks:
   - id: v100
     hardware: NVIDIA V100
     hardware_kind: gpu
+    runtime: TensorRT
+    runtime_id: paddle-inference
+    provider: tensorrt
     columns:
       - {metric: latency, unit: ms, precision: FP32, batch_size: 1}
       - {metric: params, unit: M}
@@ -44,6 +47,7 @@ benchmarks:
   - id: epyc
     hardware: AMD EPYC
     hardware_kind: cpu
+    runtime: ONNX Runtime
     columns:
       - {metric: latency, unit: ms, precision: FP32, batch_size: 1, threads: 2}
     rows:
@@ -160,7 +164,9 @@ def test_reference_figures_are_not_run_with_reason() -> None:
 def test_absent_hardware_is_not_run_and_names_both() -> None:
     v = find(run(make_card(), count_record()), "benchmarks[0].rows[0].values[0]")
     assert (v["status"], v["hardware"], v["precision"], v["batch_size"]) == ("not_run", "NVIDIA V100", "FP32", 1)
-    assert v["reason"] == "hardware not present: NVIDIA V100 (this run: AMD EPYC, 2 cores)"
+    assert (v["hardware_id"], v["runtime"], v["provider"], v["timing"]) == ("nvidia-v100", "paddle-inference", "tensorrt", None)
+    assert v["reason"] == "no timing on NVIDIA V100 with paddle-inference + tensorrt, FP32, batch 1; no host has timed Tiny_A yet (this run: AMD EPYC, 2 cores)"
+    assert v["reason_zh"] == "没有 NVIDIA V100，paddle-inference + tensorrt，FP32，批大小 1 的耗时；尚无主机测过 Tiny_A 的耗时（本次运行：AMD EPYC, 2 cores）"
 
 
 def test_hardware_independent_benchmark_cells_use_the_count() -> None:
@@ -235,9 +241,9 @@ def test_a_timing_from_another_host_answers_claims_about_that_host() -> None:
     intel = {**HOST, "cpu": "Intel Xeon"}
     v = find(run(make_card(cpu_latency="10.0"), latency_record(10.5)), "benchmarks[1].rows[0].values[0]")
     assert find(run(make_card(cpu_latency="10.0"), latency_record(10.5), host=intel), "benchmarks[1].rows[0].values[0]")["status"] == v["status"] == "verified"
-    # without a timing, the claim's hardware is simply absent from this run
+    # without a timing, the claim says which conditions it waits for
     absent = find(run(make_card(cpu_latency="10.0"), host=intel), "benchmarks[1].rows[0].values[0]")
-    assert absent["reason"] == "hardware not present: AMD EPYC (this run: Intel Xeon, 2 cores)"
+    assert absent["reason"] == "no timing on AMD EPYC with onnxruntime, FP32, batch 1, 2 threads; no host has timed Tiny_A yet (this run: Intel Xeon, 2 cores)"
 
 
 def test_storage_is_a_file_size_and_never_re_run() -> None:
@@ -260,11 +266,150 @@ def test_a_twofold_compute_mismatch_names_the_convention_to_set() -> None:
     # 1.20 written as MACs on a 0.60 G MACs network: the card most likely means FLOPs
     v = find(run(make_card(flops="1.20"), count_record(macs=600_000_000)), "models[0].metrics.flops")
     assert v["status"] == "mismatch"
-    assert v["reason"].endswith("— about 2x the counted MACs: if the source counts FLOPs = 2 x MACs, set units.flops.convention: FLOPs")
-    assert "units.flops.convention: FLOPs" in v["reason_zh"]
+    assert v["explanation"] == {"id": "flops_x2", "text": "reproduced by FLOPs = 2 × MACs: 1.2 G MACs; if the source counts FLOPs, set units.flops.convention: FLOPs",
+                                "text_zh": "可由FLOPs = 2 × MACs复现：1.2 G MACs；若来源按 FLOPs 计数，请设置 units.flops.convention: FLOPs", "reproduces": 1.2}
+    assert v["reason"].endswith(" — explained: " + v["explanation"]["text"])
+    assert v["reason_zh"].endswith(" —— 原因：" + v["explanation"]["text_zh"])
     # ...and the opposite slip, 0.30 G written as FLOPs (0.15 G MACs), points back to MACs
     v = find(run(make_card(convention="FLOPs", flops="0.30"), count_record(macs=300_000_000)), "models[0].metrics.flops")
-    assert v["reason"].endswith("— about half the counted MACs: if the source counts MACs, set units.flops.convention: MACs")
-    # a 10% mismatch carries no such hint
+    assert v["explanation"] is not None and v["explanation"]["id"] == "macs_as_flops"
+    assert v["reason"].endswith("if the source counts MACs, set units.flops.convention: MACs")
+    # a 10% mismatch the record cannot explain says so, and names what it could not try
     v = find(run(make_card(flops="0.66"), count_record(macs=600_000_000)), "models[0].metrics.flops")
-    assert v["status"] == "mismatch" and "convention" not in v["reason"]
+    assert v["status"] == "mismatch" and v["explanation"] is not None and v["explanation"]["id"] == "none"
+    assert v["reason"].endswith(" — not explained: no usual counting convention reproduces the claim (tried: convention; the count record lacks macs_extra, macs_at);"
+                                " the closest, FLOPs = 2 × MACs, gives 1.2 G MACs")
+
+
+def test_a_declared_convention_is_honoured_and_an_undeclared_one_only_explained() -> None:
+    # declared FLOPs: 1.20 G FLOPs is 0.60 G MACs, verified, nothing to explain
+    v = find(run(make_card(convention="FLOPs", flops="1.20"), count_record(macs=600_000_000)), "models[0].metrics.flops")
+    assert (v["status"], v["explanation"]) == ("verified", None)
+    # undeclared: the same figure read as MACs stays a mismatch, however well 2 x MACs explains it
+    v = find(run(make_card(flops="1.20"), count_record(macs=600_000_000)), "models[0].metrics.flops")
+    assert (v["status"], v["explanation"]["id"] if v["explanation"] else None) == ("mismatch", "flops_x2")
+
+
+def test_params_mismatch_explained_by_bn_statistics() -> None:
+    # 6.40 M claimed, 6.24 M learnable + 0.16 M BatchNorm running mean/variance
+    record = count_record(params=6_240_000)
+    record["result"].update({"params_all": 6_400_000, "bn_running_stats": 160_000})
+    v = find(run(make_card(params="6.40"), record), "models[0].metrics.params")
+    assert v["status"] == "mismatch" and v["explanation"] is not None
+    assert (v["explanation"]["id"], v["explanation"]["reproduces"]) == ("params_bn_stats", 6.4)
+
+
+def test_verified_and_latency_figures_carry_no_explanation() -> None:
+    verifications = run(make_card(), count_record())
+    assert all(v["explanation"] is None for v in verifications)
+
+
+# --- timings keyed by where they ran (issue 16) -------------------------------------------
+
+def target_record(median_ms: dict[int, float], *, hardware: str = "nvidia-v100", name: str = "Tesla V100-SXM2-16GB", kind: str = "gpu",
+                  runtime: str = "paddle-inference", provider: str = "tensorrt", precision: str = "FP32", threads: int | None = None,
+                  status: str = "ok", reason: str | None = None, when: str = "2026-12-01T10:00:00Z", model: str = "Tiny_A") -> dict[str, Any]:
+    """A latency record of the new shape: one per (model, target)."""
+    batches = {str(b): {"median_ms": ms, "p10_ms": ms * 0.95, "p90_ms": ms * 1.05, "cv": 0.02, "repeats": 50, "warmup": 5} for b, ms in median_ms.items()}
+    return {"model": model, "kind": "latency", "status": status, "reason": reason,
+            "target": {"hardware": hardware, "hardware_name": name, "hardware_kind": kind, "runtime": runtime, "runtime_version": "2.6.2",
+                       "provider": provider, "precision": precision, "threads": threads},
+            "result": {"batches": batches, "load_avg": [0.1, 0.1, 0.1], "cpu_model": "Intel Xeon Gold 6148"} if status == "ok" else None,
+            "measured_at": when, "env": None}
+
+
+V100_CLAIM = "benchmarks[0].rows[0].values[0]"  # Tiny_A, NVIDIA V100, paddle-inference + tensorrt, FP32, batch 1: 1.25 ms
+
+
+def test_a_matching_gpu_timing_judges_the_claim() -> None:
+    v = find(run(make_card(), target_record({1: 1.30})), V100_CLAIM)
+    assert (v["status"], v["measured"]) == ("verified", 1.3)
+    assert v["timing"] == {"hardware": "nvidia-v100", "hardware_name": "Tesla V100-SXM2-16GB", "hardware_kind": "gpu", "runtime": "paddle-inference",
+                           "runtime_version": "2.6.2", "provider": "tensorrt", "precision": "FP32", "threads": None, "measured_at": "2026-12-01T10:00:00Z"}
+    assert v["reason"].endswith("; timed on Tesla V100-SXM2-16GB (nvidia-v100), paddle-inference 2.6.2 + tensorrt, FP32, 2026-12-01T10:00:00Z")
+    assert find(run(make_card(), target_record({1: 2.50})), V100_CLAIM)["status"] == "mismatch"
+
+
+@pytest.mark.parametrize("record, why", [
+    (target_record({1: 1.25}, runtime="onnxruntime"), "another runtime"),
+    (target_record({1: 1.25}, provider="cuda"), "another provider than the claim names"),
+    (target_record({1: 1.25}, precision="FP16"), "another precision"),
+    (target_record({1: 1.25}, hardware="nvidia-t4", name="Tesla T4"), "another GPU"),
+    (target_record({1: 1.25}, hardware="intel-xeon-gold-6148", name="Intel Xeon Gold 6148", kind="cpu", runtime="paddle-inference", provider="onednn"), "the host's CPU"),
+    (target_record({1: 1.25}, kind="cpu", provider="cpu"), "a CPU run mislabelled with the GPU's id"),
+])
+def test_a_timing_under_other_conditions_never_judges_the_claim(record: dict[str, Any], why: str) -> None:
+    v = find(run(make_card(), record), V100_CLAIM)
+    assert (v["status"], v["measured"], v["timing"]) == ("not_run", None, None), why
+    assert v["reason"].startswith("no timing on NVIDIA V100 with paddle-inference + tensorrt, FP32, batch 1 (timed on: "), why
+
+
+def legacy_v100_host_record() -> dict[str, Any]:
+    """The record of issue 16: its host lists a V100, its timings are onnxruntime's CPU ones."""
+    runs = {str(b): {"batch_size": b, "threads": 2, "median_ms": ms, "p90_ms": ms, "provider": "CPUExecutionProvider", "precision": "FP32"}
+            for b, ms in ((1, 18.9), (4, 51.5), (8, 80.3))}
+    host = {"cpu": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "cores": 2, "gpus": ["NVIDIA V100-SXM2-16GB"]}
+    return {"model": "AlexNet", "kind": "latency", "status": "ok", "reason": None, "result": {"batch_sizes": runs, "threads": 2},
+            "measured_at": "2026-11-23T16:25:17Z", "env": {"host": host, "versions": {"onnxruntime": "1.32.0"}}}
+
+
+def test_alexnet_v100_claims_are_never_judged_against_cpu_timings() -> None:
+    # issue 16: AlexNet's V100 TensorRT FP32 claims (0.81 / 1.5 / 2.33 ms at batch 1/4/8) were
+    # compared with the CPU timings (18.9 / 51.5 / 80.3 ms) of a host that also listed a V100
+    from zoocards.load import load_file
+    from tests.conftest import ROOT
+
+    card = load_file(ROOT / "cards" / "others.yaml")
+    host = {"cpu": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "cores": 2, "gpus": ["NVIDIA V100-SXM2-16GB"]}
+    for records in ([legacy_v100_host_record()],
+                    [target_record({1: 18.9, 4: 51.5, 8: 80.3}, model="AlexNet", hardware="intel-xeon-gold-6148", name="Intel Xeon Gold 6148",
+                                   kind="cpu", runtime="onnxruntime", provider="cpu")]):
+        verifications = compare.verify([card], {card.id: records}, host)
+        alexnet_v100 = [v for v in verifications if v["model"] == "AlexNet" and v["hardware"] == "NVIDIA V100" and v["metric"] == "latency"]
+        assert sorted(v["claimed"] for v in alexnet_v100) == [0.81, 1.5, 2.33]
+        for v in alexnet_v100:
+            assert (v["status"], v["measured"], v["timing"]) == ("not_run", None, None)
+            assert "timed on: Intel" in v["reason"]
+    # the legacy record is read as what it is: onnxruntime + cpu on the Xeon
+    assert compare.timing(legacy_v100_host_record())[3:10] == ("intel-xeon-gold-6148", "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "cpu", "onnxruntime", "1.32.0", "cpu", "FP32")
+    # ...and a real V100 timing of AlexNet does judge them
+    verifications = compare.verify([card], {card.id: [legacy_v100_host_record(), target_record({1: 0.85, 4: 1.55, 8: 2.4}, model="AlexNet")]}, host)
+    judged = {v["batch_size"]: v["status"] for v in verifications if v["model"] == "AlexNet" and v["hardware"] == "NVIDIA V100" and v["metric"] == "latency"}
+    assert judged == {1: "verified", 4: "verified", 8: "verified"}
+
+
+def test_every_host_that_timed_the_model_is_named() -> None:
+    records = [target_record({1: 1.0}, hardware="nvidia-t4", name="Tesla T4"), latency_record(10.0)]
+    v = find(run(make_card(), *records), V100_CLAIM)
+    assert v["reason"] == ("no timing on NVIDIA V100 with paddle-inference + tensorrt, FP32, batch 1 "
+                           "(timed on: AMD EPYC (amd-epyc), onnxruntime + cpu, FP32, 2 threads; Tesla T4 (nvidia-t4), paddle-inference 2.6.2 + tensorrt, FP32)")
+
+
+def test_the_newest_matching_timing_wins_and_a_failed_one_is_failed() -> None:
+    older, newer = target_record({1: 9.0}, when="2026-11-01T00:00:00Z"), target_record({1: 1.25}, when="2026-12-01T00:00:00Z")
+    assert find(run(make_card(), older, newer), V100_CLAIM)["status"] == "verified"
+    failed = target_record({}, status="failed", reason="out of GPU memory")
+    v = find(run(make_card(), failed), V100_CLAIM)
+    assert (v["status"], v["reason"]) == ("failed", "latency failed on Tesla V100-SXM2-16GB (nvidia-v100), paddle-inference 2.6.2 + tensorrt, FP32: out of GPU memory")
+    # an engine that declined (FP16 where the runtime cannot) leaves not_run with its reason
+    declined = target_record({}, status="not_run", reason="FP16 needs a GPU provider", precision="FP32")
+    assert find(run(make_card(), declined), V100_CLAIM)["reason"].endswith(": FP16 needs a GPU provider")
+
+
+def test_a_batch_the_timing_did_not_take_is_not_run() -> None:
+    v = find(run(make_card(), target_record({4: 3.0})), V100_CLAIM)
+    assert (v["status"], v["reason"]) == ("not_run", "batch size 1 was not timed on Tesla V100-SXM2-16GB (nvidia-v100), paddle-inference 2.6.2 + tensorrt, FP32")
+
+
+def test_a_claim_without_a_runtime_cannot_be_re_run() -> None:
+    card = load_text((CARD % DEFAULTS).replace("    runtime: ONNX Runtime\n", "    runtime: MKLDNN\n"), Path("cards/tiny.yaml"))
+    v = find(run(card, latency_record(10.0)), "benchmarks[1].rows[0].values[0]")
+    assert (v["status"], v["reason"]) == ("not_run", "the card names no runtime a re-run can use (runtime: MKLDNN); set the table's runtime_id")
+
+
+def test_fps_is_batch_over_median() -> None:
+    text = (CARD % DEFAULTS).replace("{metric: latency, unit: ms, precision: FP32, batch_size: 1}\n      - {metric: params",
+                                     "{metric: fps, unit: fps, precision: FP32, batch_size: 4}\n      - {metric: params", 1)
+    card = load_text(text.replace("values: [1.25, 6.2, 1000]", "values: [800, 6.2, 1000]"), Path("cards/tiny.yaml"))
+    v = find(run(card, target_record({4: 5.0})), V100_CLAIM)
+    assert (v["metric"], v["status"], v["measured"]) == ("fps", "verified", 800.0)
