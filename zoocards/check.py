@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from zoocards import fastschema, sources
+from zoocards.names import identity as model_identity
 
 if TYPE_CHECKING:  # jsonschema only explains a failing card: imported then (0.2 s at start-up)
     import jsonschema
@@ -359,6 +360,21 @@ def _cross_card_problems(cards: list[Card]) -> Iterator[Problem]:
         by_slug.setdefault(slug, card)
     for card in cards:
         yield from _link_problems(card, set(by_slug))
+    # A model belongs to one card; another family's page that lists it quotes it in `comparisons`.
+    owner: dict[str, tuple[Card, str]] = {}
+    for card in by_slug.values():  # a card whose id is taken is reported for that alone
+        models = card.data.get("models")
+        if not isinstance(models, list):
+            continue
+        for index, model in enumerate(models):
+            name = model.get("name") if isinstance(model, dict) else None
+            if not isinstance(name, str):
+                continue
+            first = owner.setdefault(model_identity(name), (card, name))
+            if first[0] is not card:
+                message = (f"model '{name}' is already a model of {first[0].path.name} (as '{first[1]}'); a model belongs to one card: "
+                           "quote it here in a `comparisons` table instead")
+                yield _problem(card, ("models", index, "name"), message)
 
 
 def _schema_line_problems(card: Card) -> Iterator[Problem]:
