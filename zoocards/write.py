@@ -156,18 +156,58 @@ def exchange(first: Path, second: Path) -> bool:
     return renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0  # type: ignore[no-any-return]
 
 
+def staging_dir(target: Path) -> Path:
+    """A new empty directory beside `target` to build its next version in, named after this process (`.site.new-<pid>-<random>`)."""
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-", dir=target.parent))
+
+
+def _leftovers(target: Path, prefix: str) -> list[Path]:
+    """`target`'s siblings named `.<name>.<prefix>` (as older zoocards named them) or `.<name>.<prefix>-<pid>...`."""
+    base = f".{target.name}.{prefix}"
+    try:
+        names = os.listdir(target.parent)
+    except FileNotFoundError:
+        return []
+    return sorted(target.parent / name for name in names if name == base or name.startswith(base + "-"))
+
+
+def _pid_of(path: Path) -> int | None:
+    number = path.name.rpartition(".")[2].partition("-")[2].partition("-")[0]
+    return int(number) if number.isdigit() else None
+
+
+def clear_leftovers(target: Path, keep: Path | None = None) -> list[Path]:
+    """Remove what other runs left beside `target` (their staging and previous copies), `keep` aside; return what was removed.
+
+    Call it holding the project lock: then no other live process stages or swaps, so every such
+    directory not of this process is a killed run's. A run killed between the two renames of a
+    swap left `target` missing and the previous version aside: that one is put back first.
+    """
+    removed = []
+    old = [path for path in _leftovers(target, "old") if _pid_of(path) != os.getpid()]
+    if old and not target.exists():
+        newest = max(old, key=lambda path: path.stat().st_mtime_ns)
+        os.replace(newest, target)
+        old.remove(newest)
+    for path in old + [path for path in _leftovers(target, "new") if _pid_of(path) != os.getpid() and path != keep]:
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 def swap_directory(fresh: Path, target: Path) -> None:
-    """Replace directory `target` by `fresh`, so that `target` is at every moment the old or the new one."""
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        if not target.exists():  # a run killed between the two renames below: put the previous one back first
-            os.replace(old, target)
-        else:
-            shutil.rmtree(old)
+    """Replace directory `target` by `fresh`, so that `target` is at every moment the old or the new one.
+
+    Run it holding the project lock (lock.py): two swaps at once could each put the other's
+    previous copy back.
+    """
+    clear_leftovers(target, keep=fresh)
     if target.exists() and exchange(fresh, target):
         shutil.rmtree(fresh)  # now the previous directory
         return
-    # Without an atomic exchange, two renames: `target` is missing between them.
+    # Without an atomic exchange, two renames: `target` is missing between them, kept aside
+    # under a name of this process, which clear_leftovers puts back if the run is killed there.
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if target.exists():
         os.replace(target, old)
     os.replace(fresh, target)
