@@ -187,3 +187,47 @@ def test_seed_cards_name_their_runtime() -> None:
     for name in ("fasternet", "mixnet", "others", "regnet"):
         targets = hardware.claim_targets(load_file(root / f"{name}.yaml"))
         assert targets and all(t.runtime in hardware.RUNTIMES and t.provider in hardware.PROVIDERS for t in targets), name
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "tiny.yaml").write_text(CARD, encoding="utf-8")
+    return tmp_path
+
+
+def test_cli_reports_what_this_host_can_re_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from zoocards import cli
+
+    root = _project(tmp_path)
+    # a fake V100 server (no GPU here): nvidia-smi answers, /proc/cpuinfo names a Xeon
+    (tmp_path / "cpuinfo").write_text("model name\t: Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz\n", encoding="utf-8")
+    monkeypatch.setattr(hardware, "CPUINFO", tmp_path / "cpuinfo")
+    monkeypatch.setattr(hardware, "_gpus_from_nvidia_smi", lambda: ["Tesla V100-SXM2-16GB"])
+    monkeypatch.delenv(hardware.BOARD_ENV, raising=False)
+    assert cli.main(["--root", str(root), "hardware", "-v"]) == 0
+    assert capsys.readouterr().out == (
+        "This host:\n"
+        "  cpu   intel-xeon-gold-6148  Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz  (/proc/cpuinfo)\n"
+        "  gpu   nvidia-v100           Tesla V100-SXM2-16GB  (nvidia-smi)\n"
+        "\n"
+        "Claims this host can re-run (hardware here, runtime one of paddle-inference, onnxruntime):\n"
+        "  tiny  1 of 3\n"
+        "    Tiny_A: NVIDIA V100, paddle-inference + tensorrt, FP32, batch 1\n"
+        "1 of 3 latency/fps claims in 1 of 1 cards can be re-run here.\n"
+    )
+    # a declared RDK X5 has the board, but zoocards does not drive its BPU toolchain
+    monkeypatch.setattr(hardware, "_gpus_from_nvidia_smi", lambda: [])
+    assert cli.main(["--root", str(root), "hardware", "--board", "RDK X5"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "None of the 3 latency/fps claims of 1 cards can be re-run here; they name: nvidia-v100 (1), rdk-x5 (2)."
+
+
+def test_cli_lists_the_claimed_hardware_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from zoocards import cli
+
+    assert cli.main(["--root", str(_project(tmp_path)), "hardware", "--claimed", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"id": "nvidia-v100", "names": ["NVIDIA V100"], "kind": "gpu", "claims": 1, "rerunnable_claims": 1, "runtimes": ["paddle-inference/tensorrt"], "cards": ["tiny"]},
+        {"id": "rdk-x5", "names": ["RDK X5"], "kind": "board", "claims": 2, "rerunnable_claims": 0, "runtimes": ["board-sdk/bpu"], "cards": ["tiny"]},
+    ]

@@ -95,6 +95,27 @@ def cmd_merge_shards(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hardware(args: argparse.Namespace) -> int:
+    """Print what this host is and which latency claims of which cards it can re-run (or, --claimed, the hardware the cards claim)."""
+    import json
+
+    from zoocards import hardware
+
+    cards, _ = build.load_and_check(_project(args).cards_dir)
+    if args.claimed:
+        claimed = hardware.claimed_hardware(cards)
+        print(json.dumps(claimed, ensure_ascii=False) if args.json else "\n".join(
+            f"{h['id']}: {h['claims']} claims ({h['rerunnable_claims']} with a runtime zoocards runs), {len(h['cards'])} cards; named {', '.join(h['names'])}" for h in claimed))
+        return 0
+    devices = hardware.this_host(args.board)
+    if args.json:
+        runnable = {card.id: [t._asdict() for t in hardware.claim_targets(card) if hardware.can_rerun(t, devices)] for card in cards}
+        print(json.dumps({"devices": devices, "claims": {k: v for k, v in runnable.items() if v}}, ensure_ascii=False))
+        return 0
+    sys.stdout.write(hardware.report(cards, devices, verbose=args.verbose))
+    return 0
+
+
 def cmd_linkcheck(args: argparse.Namespace) -> int:
     """Check the links of the built site: relative links and anchors always, external ones with --external."""
     from zoocards import linkcheck
@@ -240,6 +261,14 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge-shards", help="merge the measurements of CI shard runs into measurements/")
     p.add_argument("dirs", nargs="+", metavar="DIR", help="measurement directories of the shards")
     p.set_defaults(func=cmd_merge_shards)
+
+    p = sub.add_parser("hardware", help="what this host is, and which latency claims of which cards it can re-run")
+    p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
+    p.add_argument("--board", help="the board this host is (boards cannot be probed; default: $ZOOCARDS_BOARD)")
+    p.add_argument("--claimed", action="store_true", help="list the hardware the cards claim instead (for the hardware-runner workflow)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every claim this host can re-run")
+    p.set_defaults(func=cmd_hardware)
 
     p = sub.add_parser("linkcheck", help="check the links of the built site")
     p.add_argument("--site", help="built site directory (default: ROOT/site)")

@@ -258,3 +258,60 @@ def claim_targets(card: Any) -> list[Target]:
 def runnable(target: Target, devices: Iterable[dict[str, str]]) -> bool:
     """Whether a host with these devices has the claim's hardware (the runtime is the worker's to check)."""
     return any(d["id"] == target.hardware_id and d["kind"] == target.hardware_kind for d in devices)
+
+
+# ---------------------------------------------------------------------------------------
+# What `zoocards hardware` reports.
+# The runtimes zoocards' latency engine drives (zoocards/workers/); the others are listed for
+# the record, and their claims wait for a runner that can run them.
+RERUNNABLE_RUNTIMES = ("paddle-inference", "onnxruntime")
+
+
+def can_rerun(target: Target, devices: Iterable[dict[str, str]]) -> bool:
+    """Whether this host can time a claim: its hardware is here and zoocards drives its runtime."""
+    return target.runtime in RERUNNABLE_RUNTIMES and runnable(target, devices)
+
+
+def claimed_hardware(cards: Iterable[Any]) -> list[dict[str, Any]]:
+    """Every device the cards' latency/fps claims name, by id: its spellings, kind, claim counts and cards."""
+    found: dict[str, dict[str, Any]] = {}
+    for card in cards:
+        for target in claim_targets(card):
+            entry = found.setdefault(target.hardware_id, {"id": target.hardware_id, "names": [], "kind": target.hardware_kind,
+                                                          "claims": 0, "rerunnable_claims": 0, "runtimes": [], "cards": []})
+            entry["claims"] += 1
+            entry["rerunnable_claims"] += target.runtime in RERUNNABLE_RUNTIMES
+            for key, value in (("names", target.hardware_name), ("runtimes", f"{target.runtime or 'unknown'}/{target.provider or 'any'}"), ("cards", card.id)):
+                if value not in entry[key]:
+                    entry[key].append(value)
+    return [found[key] for key in sorted(found)]
+
+
+def report(cards: list[Any], devices: list[dict[str, str]], verbose: bool = False) -> str:
+    """What this host is, and which latency/fps claims of which cards it can re-run (each one with verbose)."""
+    lines = ["This host:"]
+    width = max([len(d["id"]) for d in devices] + [2])
+    lines += [f"  {d['kind']:<5} {d['id']:<{width}}  {d['name']}  ({d['source']})" for d in devices] or ["  (no device could be identified)"]
+    total = here = 0
+    per_card: list[tuple[str, list[Target], int]] = []
+    for card in sorted(cards, key=lambda c: c.id):
+        targets = claim_targets(card)
+        mine = [t for t in targets if can_rerun(t, devices)]
+        total += len(targets)
+        here += len(mine)
+        if mine:
+            per_card.append((card.id, mine, len(targets)))
+    lines.append("")
+    if not per_card:
+        elsewhere = ", ".join(f"{h['id']} ({h['claims']})" for h in claimed_hardware(cards))
+        lines.append(f"None of the {total} latency/fps claims of {len(cards)} cards can be re-run here; they name: {elsewhere or 'nothing'}.")
+        return "\n".join(lines) + "\n"
+    lines.append(f"Claims this host can re-run (hardware here, runtime one of {', '.join(RERUNNABLE_RUNTIMES)}):")
+    card_width = max(len(card_id) for card_id, _, _ in per_card)
+    for card_id, mine, of in per_card:
+        lines.append(f"  {card_id:<{card_width}}  {len(mine)} of {of}")
+        if verbose:
+            lines += [f"    {t.model}: {t.hardware_name}, {t.runtime} + {t.provider or 'any'}, {t.precision or 'FP32'}, batch {t.batch_size}"
+                      + (f", {t.threads} threads" if t.threads else "") for t in mine]
+    lines.append(f"{here} of {total} latency/fps claims in {len(per_card)} of {len(cards)} cards can be re-run here.")
+    return "\n".join(lines) + "\n"
