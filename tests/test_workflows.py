@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,8 +17,8 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT = ROOT / ".venv" / "bin" / "actionlint"
 
 
-def test_both_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["publish.yml", "pull-request.yml"]
+def test_the_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["publish.yml", "pull-request.yml", "verify-hardware.yml"]
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -72,3 +74,47 @@ def test_merge_shards_keeps_the_newest_record_of_each_shard(tmp_path: Path, caps
     merged = measure.load_records(tmp_path / "measurements", "mini")
     assert [(r["model"], r["measured_at"]) for r in merged] == [("Mini_A", "2026-01-02"), ("Mini_B", "2026-01-03")]
     assert cli.main(["--root", str(tmp_path), "merge-shards", str(tmp_path / "nope")]) == 1
+
+
+def _verify_hardware() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "verify-hardware.yml").read_text(encoding="utf-8"))
+
+
+def test_verify_hardware_runs_each_claimed_device_on_its_own_runner() -> None:
+    workflow = _verify_hardware()
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert set(triggers) == {"workflow_dispatch", "schedule"} and triggers["schedule"][0]["cron"]
+    jobs = workflow["jobs"]
+    assert "zoocards hardware --claimed --json" in " ".join(s.get("run", "") for s in jobs["plan"]["steps"])
+    leg = jobs["time"]
+    assert leg["runs-on"] == ["self-hosted", "${{ matrix.hardware }}"]
+    assert leg["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    runs = " ".join(s.get("run", "") for s in leg["steps"])
+    assert 'zoocards verify --kinds latency --hardware "$HARDWARE"' in runs and leg["env"]["HARDWARE"] == "${{ matrix.hardware }}"
+    assert any(s.get("uses", "").startswith("actions/upload-artifact@") for s in leg["steps"])
+    propose = jobs["propose"]
+    assert "zoocards merge-shards" in " ".join(s.get("run", "") for s in propose["steps"])
+    assert any(s.get("uses", "").startswith("peter-evans/create-pull-request@") for s in propose["steps"])
+    assert propose["permissions"] == {"contents": "write", "pull-requests": "write"}
+
+
+@pytest.mark.parametrize("wanted, legs", [
+    ("nvidia-t4, nvidia-v100", ["nvidia-t4", "nvidia-v100"]),  # both GPUs have a runner
+    ("rdk-x5,nvidia-t4", ["nvidia-t4"]),  # the board's claims need its vendor toolchain: no leg
+    ("nvidia-a100", []),  # a runner for hardware no card claims times nothing
+    ("", []),  # no runner registered: no leg waits in the queue for one
+])
+def test_verify_hardware_matrix_is_the_claimed_hardware_with_a_runner(wanted: str, legs: list[str], tmp_path: Path) -> None:
+    # run the plan job's jq program on the seed cards' claims
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.skip("jq is not installed (GitHub's ubuntu runners have it)")
+    from zoocards import hardware
+    from zoocards.load import load_file
+
+    script = next(s["run"] for s in _verify_hardware()["jobs"]["plan"]["steps"] if s.get("id") == "plan")
+    program = script.split("jq -c --arg wanted \"$WANTED\" '", 1)[1].split("' claimed.json", 1)[0]
+    cards = [load_file(ROOT / "cards" / f"{name}.yaml") for name in ("fasternet", "mixnet", "others", "regnet")]
+    (tmp_path / "claimed.json").write_text(json.dumps(hardware.claimed_hardware(cards)), encoding="utf-8")
+    out = subprocess.run([jq, "-c", "--arg", "wanted", wanted, program, str(tmp_path / "claimed.json")], capture_output=True, text=True, check=True)
+    assert [leg["hardware"] for leg in json.loads(out.stdout)] == legs
