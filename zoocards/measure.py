@@ -28,6 +28,7 @@ from typing import Any
 from zoocards import compare, write
 from zoocards.errors import CardError, ZoocardsError
 from zoocards.load import Card, card_paths, load_file
+from zoocards.lock import project_lock
 from zoocards.workers.common import host_info, package_versions, utc_now
 
 SCHEMA_VERSION = 1
@@ -469,18 +470,21 @@ def measure(cards: list[Card], measurements_dir: Path, root: Path, *, force: boo
     lock = threading.Lock()
 
     def save(job: Job, record: dict[str, Any]) -> None:  # after every job: an interrupted run keeps what it measured
-        with lock:
-            records[job.card] = merge_records(records[job.card], [record], builders[job.card])
+        # Read, merged and written under the project lock: another verify (a CI shard in the
+        # same workspace) may have saved records of this card since this run read the file.
+        with lock, project_lock(root, what="verify"):
+            records[job.card] = merge_records(load_records(measurements_dir, job.card), [record], builders[job.card])
             save_records(measurements_dir, job.card, records[job.card])
 
     if todo:
         print(f"{len(todo)} measurement(s) to run", file=sys.stderr)
     run_jobs(todo, root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=jobs, estimates=_estimates(records), on_record=save)
-    for card in cards:  # drop records of models that lost their builder or left the card
-        pruned = merge_records(records[card.id], [], builders[card.id])
-        if pruned != records[card.id] or not _measurement_path(measurements_dir, card.id).exists():
-            records[card.id] = pruned
-            save_records(measurements_dir, card.id, pruned)
+    with project_lock(root, what="verify"):
+        for card in cards:  # drop records of models that lost their builder or left the card
+            stored_now = load_records(measurements_dir, card.id)
+            records[card.id] = merge_records(stored_now, [], builders[card.id])
+            if records[card.id] != stored_now or not _measurement_path(measurements_dir, card.id).exists():
+                save_records(measurements_dir, card.id, records[card.id])
     return records
 
 
