@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Callable, Sequence
 
 from zoocards import build, load
 from zoocards.errors import CardError, Problem, ZoocardsError
+from zoocards.lock import project_lock
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -90,7 +93,9 @@ def cmd_merge_shards(args: argparse.Namespace) -> int:
     missing = [str(d) for d in dirs if not d.is_dir()]
     if missing:
         raise ZoocardsError(f"not a directory: {', '.join(missing)}; pass the measurement directories of the shard runs")
-    written = measure.merge_shards(dirs, _project(args).measurements_dir)
+    project = _project(args)
+    with project_lock(project.root, what="merge of shards"):  # measurement files have one writer at a time
+        written = measure.merge_shards(dirs, project.measurements_dir)
     print(f"{len(written)} measurement files merged from {len(dirs)} shards")
     return 0
 
@@ -139,7 +144,9 @@ def cmd_linkcheck(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     """Generate the Markdown pages into site_src/ without building the site."""
-    generated = build.generate(_project(args))
+    project = _project(args)
+    with project_lock(project.root, wait=not args.no_wait, what="render"):  # site_src/ has one writer at a time
+        generated = build.generate(project)
     for problem in generated.warnings:
         print(problem, file=sys.stderr)
     report = generated.report
@@ -150,8 +157,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     """Check the cards, then build the whole site with mkdocs into site/ (swapped in when complete)."""
     project = _project(args)
-    build.load_and_check(project.cards_dir, build.process_cache(project))  # fail fast with the card errors, before mkdocs starts
-    seconds = build.build_site(project, strict=not args.no_strict)
+    with project_lock(project.root, wait=not args.no_wait, what="build"):  # site_src/ and site/ have one writer at a time
+        build.load_and_check(project.cards_dir, build.process_cache(project))  # fail fast with the card errors, before mkdocs starts
+        seconds = build.build_site(project, strict=not args.no_strict)
     print(f"site built in {seconds:.1f} s: {project.site_dir}")
     return 0
 
@@ -165,13 +173,16 @@ def cmd_cards(args: argparse.Namespace) -> int:
     from zoocards import measure
 
     project = _project(args)
-    cards, warnings = build.load_and_check(project.cards_dir, build.process_cache(project))
-    for problem in warnings:
-        print(problem, file=sys.stderr)
-    print(f"{len(cards)} cards, {sum(len(c.data['models']) for c in cards)} models: no errors" + (f", {len(warnings)} warnings" if warnings else ""))
-    if not args.no_verify:
-        measure.measure(cards, project.measurements_dir, project.cards_dir.resolve().parent, jobs=args.jobs)
-    seconds = build.build_site(project, strict=not args.no_strict, in_process=True)
+    # One critical section: what is measured is what the site shows. The measurements' own
+    # saves and the in-process mkdocs build take the lock again (it is re-entrant).
+    with project_lock(project.root, wait=not args.no_wait, what="build"):
+        cards, warnings = build.load_and_check(project.cards_dir, build.process_cache(project))
+        for problem in warnings:
+            print(problem, file=sys.stderr)
+        print(f"{len(cards)} cards, {sum(len(c.data['models']) for c in cards)} models: no errors" + (f", {len(warnings)} warnings" if warnings else ""))
+        if not args.no_verify:
+            measure.measure(cards, project.measurements_dir, project.cards_dir.resolve().parent, jobs=args.jobs)
+        seconds = build.build_site(project, strict=not args.no_strict, in_process=True)
     print(f"site built in {seconds:.1f} s: {project.site_dir}")
     return 0
 
@@ -187,6 +198,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
             raise ZoocardsError(f"--shard {args.shard}: write i/n with 1 <= i <= n, e.g. --shard 2/4")
         shard = (int(index), int(count))
+    # Measuring can take hours: verify does not hold the lock while it measures (CI shards
+    # sharing a workspace run side by side), only while it merges each record into its file
+    # (measure.py). It starts after a build or render that is writing now, or exits (--no-wait).
+    with project_lock(project.root, wait=not args.no_wait, what="verify"):
+        pass
     return measure.verify_command(
         project.cards_dir,
         project.measurements_dir,
@@ -214,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="generate the Markdown pages into site_src/")
     p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
+    p.add_argument("--no-wait", action="store_true", help="exit 1 if another zoocards run is writing this project, instead of waiting for it")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("cards", help="check, verify what is stale and build site/, in one process (make cards)")
@@ -221,11 +238,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-strict", action="store_true", help="let mkdocs warnings pass (default: strict)")
     p.add_argument("--no-verify", action="store_true", help="do not re-run stale measurements")
     p.add_argument("--jobs", type=int, default=2, help="measurements run side by side (latency always runs alone)")
+    p.add_argument("--no-wait", action="store_true", help="exit 1 if another zoocards run is writing this project, instead of waiting for it")
     p.set_defaults(func=cmd_cards)
 
     p = sub.add_parser("build", help="check, render and build the site into site/")
     p.add_argument("--cards", help="cards directory (default: ROOT/cards)")
     p.add_argument("--no-strict", action="store_true", help="let mkdocs warnings pass (default: strict)")
+    p.add_argument("--no-wait", action="store_true", help="exit 1 if another zoocards run is writing this project, instead of waiting for it")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("verify", help="re-run the claimed figures and report their status")
@@ -238,6 +257,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="seconds one measurement may take before it is killed")
     p.add_argument("--memory-mb", type=int, help="memory one measurement may use before it is killed")
     p.add_argument("--jobs", type=int, default=2, help="measurements run side by side (latency always runs alone)")
+    p.add_argument("--no-wait", action="store_true", help="exit 1 if another zoocards run is writing this project, instead of waiting for it")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("import", help="turn an existing family page (zh, en, or both) into a card")
@@ -279,10 +299,20 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that every `finally` (staging directories, workers) runs."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: our errors exit 1 with their message, Ctrl-C 130, anything else 3 with a traceback."""
+    """Entry point: our errors exit 1 with their message, Ctrl-C 130, SIGTERM 143, anything else 3 with a traceback."""
     args = parser().parse_args(argv)
     started = time.perf_counter()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         code: int = args.func(args)
     except CardError as error:
@@ -295,10 +325,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zoocards: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("zoocards: terminated", file=sys.stderr)
+        return 143
     except Exception:
         traceback.print_exc()
         print("zoocards: this is a bug in zoocards; please report it with the traceback above", file=sys.stderr)
         return 3
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     if args.command in ("build", "render") and time.perf_counter() - started > 60:
         print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return code
