@@ -105,12 +105,19 @@ def _covers(note: str, line: int) -> bool:
     return bool(head) and int(head.group(1)) <= line <= int(head.group(1)) + 60
 
 
+# Zoo-wide pages quote the families' models again: they are imported as sources (`zoocards
+# import-source`, sources/*.yaml), not as family cards.
+ZOO_WIDE_PAGES = {"README.md", "model_list.md", "paddle_lite_benchmark.md"}
+
+
 def pages(shared: Path) -> list[tuple[list[tuple[Path, str]], str]]:
     """Every corpus page (zh paired with its _en twin) and every seed, with a card id."""
     jobs: list[tuple[list[tuple[Path, str]], str]] = []
     corpus = shared / "corpus"
     paired: set[Path] = set()
     for zh in sorted((corpus / "zh_CN").glob("*.md")):
+        if zh.name in ZOO_WIDE_PAGES:
+            continue
         en = corpus / "en" / f"{zh.stem}_en.md"
         sources = [(zh, "zh")] + ([(en, "en")] if en.is_file() else [])
         paired.update(p for p, _ in sources)

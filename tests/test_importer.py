@@ -273,3 +273,35 @@ def test_every_seed_imports_into_a_card_that_renders() -> None:
         pages = render.render_family(load_text(result.text, Path("seed.yaml")), [], [])
         assert set(pages) == {"models/seed.zh.md", "models/seed.en.md"}
         assert re.search(r"^# yaml-language-server", result.text)
+
+
+TINY_PAGE = """# TinyNet 系列
+
+## 1. 模型介绍
+
+TinyNet 沿用 [PP-LCNetV1](PP-LCNet.md) 的设计，详见 [论文](https://arxiv.org/abs/1)。
+
+![](../../images/models/tiny.png)
+
+## 2. 精度
+
+| Models | Top1 | Top5 | FLOPs<br>(G) | Params<br>(M) |
+|:--:|:--:|:--:|:--:|:--:|
+| TinyNet_x1_0_ssld | 0.700 | 0.890 | 0.40 | 3.0 |
+| Tiny-Net-S | 0.650 | 0.860 | 0.20 | 1.5 |
+"""
+
+
+def test_import_teaches_what_was_fixed_by_hand() -> None:
+    """Issue 14: relative links into the upstream repository, weight variants and names spelt two ways."""
+    backbones = {"TinyNet_x1_0": "ppcls.arch.backbone.model_zoo.tiny:TinyNet_x1_0", "Tiny_Net_S": "ppcls.arch.backbone.model_zoo.tiny:Tiny_Net_S"}
+    result = importer.import_pages([(TINY_PAGE, "TinyNet.md", "zh")], "tinynet", backbones)
+    card = load_text(result.text, Path("tinynet.yaml"))
+    builders = {m["name"]: m.get("builder") for m in card.data["models"]}
+    assert builders == {"TinyNet_x1_0_ssld": backbones["TinyNet_x1_0"], "Tiny-Net-S": backbones["Tiny_Net_S"]}
+    summary = card.data["summary"]["zh"]
+    assert "PP-LCNetV1" in summary and "PP-LCNet.md" not in summary and "tiny.png" not in summary
+    assert "[论文](https://arxiv.org/abs/1)" in summary  # absolute links stay
+    messages = [n.message for n in result.notes]
+    assert "relative link 'PP-LCNet.md' kept as plain text 'PP-LCNetV1'; link another card as [PP-LCNetV1](card:<id>) or use an absolute URL" in messages
+    assert "image '../../images/models/tiny.png' left out (a path in the upstream repository, not on the site); link an absolute URL if the card needs it" in messages

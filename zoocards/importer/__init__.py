@@ -74,11 +74,34 @@ def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: d
     single = len({p.lang for p in pages}) == 1
     if single:
         importer.notes.append(Note(pages[0].name, 1, f"one language only ({pages[0].lang}): name, summary and notes repeat the same text in zh and en; translate them"))
-    text = render_card(importer, card_id, pages, single)
+    text = _drop_relative_links(render_card(importer, card_id, pages, single), pages[0], importer)
     problems = [p for p in check.check_card(load.load_text(text, Path(f"{card_id}.yaml"))) if p.severity == "error"]
     if problems:
         raise ZoocardsError("the imported card does not pass the checks (please report this page):\n" + "\n".join(str(p) for p in problems))
     return ImportResult(text=text, notes=sorted(importer.notes, key=lambda n: (n.page, n.line)), figures=importer.figures, landed=importer.landed)
+
+
+# A link or image in the page's prose: `[text](target)` / `![alt](target)`.
+_PROSE_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*([^)\s]*)[^)]*\)")
+_ABSOLUTE = re.compile(r"^(https?://|mailto:|#)")
+
+
+def _drop_relative_links(text: str, page: Page, importer: Importer) -> str:
+    """Relative links in the pages' prose (introduction, table notes) point into the upstream
+    repository, not the site, and zoocards check refuses them: a link keeps its text, an image
+    goes, and the report says which."""
+
+    def replace(match: re.Match[str]) -> str:
+        image, label, target = match.groups()
+        if _ABSOLUTE.match(target):
+            return match.group(0)
+        if image:
+            importer.note(page, 1, f"image '{target}' left out (a path in the upstream repository, not on the site); link an absolute URL if the card needs it")
+            return ""
+        importer.note(page, 1, f"relative link '{target}' kept as plain text '{label}'; link another card as [{label}](card:<id>) or use an absolute URL")
+        return label
+
+    return _PROSE_LINK.sub(replace, text)
 
 
 def import_files(page: Path, en_page: Path | None, card_id: str) -> ImportResult:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from zoocards import names
 from zoocards.importer.columns import Column, RUNTIMES, classify, hardware_in, infer_accuracy_unit, stated_precision, plain, quoted_column, unit_shift
 from zoocards.importer.tables import Cell, Note, Page, Table, table_caption, table_footnotes, model_name, number_text, strip_tags, table_conditions
 from zoocards.units import ACCURACY_METRICS
@@ -103,10 +104,11 @@ class Importer:
     def model(self, name: str, page: Page, line: int, architecture: str | None = None) -> dict[str, Any]:
         if name not in self.models:
             entry: dict[str, Any] = {"name": name, "metrics": {}, "line": line, "architecture": architecture or name}
-            # A variant named after its weights (X_22kto1k) is built like its architecture X.
-            built = next((n for n in (name, architecture) if n and n in self.backbones), None)
-            if built:
-                entry["builder"] = self.backbones[built]
+            # A variant named after its weights (X_22kto1k, X_ssld, Fix_X) is built like its architecture X,
+            # and a name the zoo spells two ways (LeViT-128S) like ppcls's spelling.
+            builder = names.builder_for(name, self.backbones) or (names.builder_for(architecture, self.backbones) if architecture else None)
+            if builder:
+                entry["builder"] = builder
             self.models[name] = entry
         return self.models[name]
 
