@@ -16,7 +16,7 @@ from typing import Any, Iterable, TypedDict
 
 from markupsafe import Markup, escape
 
-from zoocards import units, views, zoo
+from zoocards import compare, units, views, zoo
 from zoocards.compare import STATUSES
 from zoocards.load import Card, KeyPath
 from zoocards.pages import (  # noqa: F401 - re-exported: build.py, exports.py and tests call them render.X
@@ -78,6 +78,7 @@ class BenchmarkTable(TypedDict):
     resize: bool  # some row was run with its own resize_short
     headers: list[Markup]
     rows: list[dict[str, Any]]
+    rerun: Markup  # where its timings were re-run (`rerun_line`), empty for a table without timings
 
 
 class FamilyContext(TypedDict):
@@ -199,11 +200,14 @@ def benchmark_tables(card: Card, claims: dict[KeyPath, Claim], lang: str, t: dic
         headers = [_column_header(c, lang, t) for c in bench["columns"]]
         resize = any("resize_short" in row for row in bench["rows"])
         rows = []
+        timed = []  # the verifications of the table's latency/fps figures
         for r_index, row in enumerate(bench["rows"]):
             cells = []
             for v_index in range(min(len(row["values"]), len(bench["columns"]))):  # as zip() pairs them
                 claim = claims.get(("benchmarks", b_index, "rows", r_index, "values", v_index))
                 cells.append(_EMPTY if claim is None else figure_cell(claim[0], badge(claim[1], t)))
+                if claim is not None and claim[1] is not None and bench["columns"][v_index]["metric"] in ("latency", "fps"):
+                    timed.append(claim[1])
             size = row.get("input_size", models[row["model"]]["input_size"])
             target = anchor(row["model"])
             line = table_row([model_link(row["model"], target), size, *([row.get("resize_short", "")] if resize else []), *cells])
@@ -212,9 +216,27 @@ def benchmark_tables(card: Card, claims: dict[KeyPath, Claim], lang: str, t: dic
         tables.append(BenchmarkTable(
             id=bench["id"], hardware=bench["hardware"], runtime=runtime, source=bench.get("source", ""),
             source_url=bench.get("source_url", ""), conditions=bench.get("conditions", {}).get(lang, ""),
-            resize=resize, headers=headers, rows=rows,
+            resize=resize, headers=headers, rows=rows, rerun=rerun_line(timed, t) if timed else _EMPTY,
         ))
     return tables
+
+
+def rerun_line(verifications: list[dict[str, Any]], t: dict[str, Markup]) -> Markup:
+    """Under a benchmark table: the conditions its timings are re-run under, and the timings that answered them (host, runtime, date).
+
+    `verifications`: those of the table's latency/fps figures (at least one)."""
+    first = verifications[0]
+    conditions = f"{first['hardware']} ({first['hardware_id']}) · {first['runtime'] or t['rerun_no_runtime']}" + (f" + {first['provider']}" if first["provider"] else "")
+    used: dict[tuple[Any, ...], int] = {}
+    for v in verifications:
+        timing = v.get("timing")
+        if timing and v["status"] in ("verified", "mismatch"):
+            key = (timing["hardware_name"], timing["hardware"], " ".join(x for x in (timing["runtime"], timing["runtime_version"]) if x), timing["provider"], (timing["measured_at"] or "")[:10])
+            used[key] = used.get(key, 0) + 1
+    if not used:
+        return Markup(f"**{t['rerun']}**: {cell(conditions)} · {t['rerun_none']}")
+    timings = "; ".join(f"{name} ({hardware_id}), {runtime} + {provider}, {day}: {count}/{len(verifications)}" for (name, hardware_id, runtime, provider, day), count in sorted(used.items()))
+    return Markup(f"**{t['rerun']}**: {cell(conditions)} · {t['rerun_timed']} {cell(timings)}")
 
 
 def comparison_tables(card: Card, lang: str, t: dict[str, Markup]) -> list[ComparisonTable]:
@@ -237,31 +259,24 @@ def comparison_tables(card: Card, lang: str, t: dict[str, Markup]) -> list[Compa
 
 
 def measured_here(card: Card, records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The latency this site measured itself, per model and batch size, or None."""
-    latency = [r for r in records if r["kind"] == "latency" and r["status"] == "ok"]
-    if not latency:
+    """Every timing zoocards took of this family, one row per (model, where it ran): hardware, runtime, precision, per-batch median (p90), date; or None."""
+    timings = [found for found in map(compare.timing, records) if found is not None and found.status == "ok" and found.batches]
+    if not timings:
         return None
     order = {m["name"]: i for i, m in enumerate(card.data["models"])}
-    latency.sort(key=lambda r: order.get(r["model"], len(order)))
-    batches = sorted({int(b) for r in latency for b in r["result"]["batch_sizes"]})
+    timings.sort(key=lambda found: (order.get(found.model, len(order)), found.hardware, found.runtime, found.provider, found.precision, found.threads or 0))
+    batches = sorted({int(b) for found in timings for b in found.batches})
     rows = []
-    for record in latency:
-        per_batch = record["result"]["batch_sizes"]
+    for found in timings:
         cells = []
         for batch in batches:
-            stats = per_batch.get(str(batch))
+            stats = found.batches.get(str(batch))
             cells.append("" if stats is None else f"{stats['median_ms']:.2f} ({stats['p90_ms']:.2f})")
-        rows.append({"model": record["model"], "anchor": anchor(record["model"]), "cells": cells, "provider": record["result"].get("provider", "")})
-    first = latency[0]
-    host = first.get("env", {}).get("host", {})
-    versions = first.get("env", {}).get("versions", {})
-    return {
-        "batches": batches,
-        "rows": rows,
-        "host": f"{host.get('cpu', '?')}, {host.get('cores', '?')} cores, {first['result'].get('threads', '?')} threads, {host.get('os', '?')}",
-        "runtime": f"onnxruntime {versions.get('onnxruntime', '?')}",
-        "measured_at": max(r.get("measured_at", "") for r in latency),
-    }
+        runtime = " ".join(x for x in (found.runtime, found.runtime_version) if x) + f" + {found.provider}"
+        threads = "" if found.threads is None else str(found.threads)
+        rows.append(table_row([model_link(found.model, anchor(found.model)), f"{found.hardware_name} ({found.hardware})", runtime, found.precision, threads, *cells,
+                               (found.measured_at or "")[:10]]))
+    return {"batches": batches, "rows": rows, "hosts": len({found.hardware for found in timings})}
 
 
 def export_rows(card: Card, by_model_metric: dict[tuple[str, str], dict[str, Any]], records: list[dict[str, Any]], t: dict[str, Markup]) -> list[dict[str, Any]]:

@@ -1,0 +1,54 @@
+"""Family pages say where each timing comes from: the claim's conditions, the re-run's host, runtime and day, every machine that timed the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_compare import CARD, DEFAULTS, latency_record, target_record
+from zoocards import compare, render
+from zoocards.load import load_text
+
+HOST = {"cpu": "AMD EPYC", "cores": 2, "gpus": []}
+
+
+def _pages(records: list[dict[str, object]]) -> dict[str, str]:
+    card = load_text(CARD % DEFAULTS, Path("cards/tiny.yaml"))
+    verifications = [dict(v) for v in compare.verify([card], {card.id: records}, HOST)]
+    return render.render_family(card, verifications, records)
+
+
+def test_every_machine_that_timed_the_model_has_its_row() -> None:
+    # one old-shape CPU timing and one V100 timing of the same model: both shown, each with its conditions
+    pages = _pages([latency_record(10.0), target_record({1: 1.3, 4: 3.0})])
+    en = pages["models/tiny.en.md"]
+    table = en[en.index("#### 1.3.3 Timed by zoocards"):].split("\n\n")[2]
+    assert table.splitlines() == [
+        "| Model | Hardware | Runtime | Precision | threads | Latency (ms)<br>bs=1, median (p90) | Latency (ms)<br>bs=4, median (p90) | Measured at |",
+        "| :-- | :-- | :-- | :-- | --: | --: | --: | :-- |",
+        "| [Tiny&#95;A](#model-tiny_a) | AMD EPYC (amd-epyc) | onnxruntime + cpu | FP32 | 2 | 10.00 (10.00) |  | 2026-11-23 |",
+        "| [Tiny&#95;A](#model-tiny_a) | Tesla V100-SXM2-16GB (nvidia-v100) | paddle-inference 2.6.2 + tensorrt | FP32 |  | 1.30 (1.37) | 3.00 (3.15) | 2026-12-01 |",
+    ]
+
+
+def test_each_benchmark_table_says_how_its_timings_were_re_run() -> None:
+    pages = _pages([latency_record(10.5), target_record({1: 1.3})])
+    en, zh = pages["models/tiny.en.md"], pages["models/tiny.zh.md"]
+    # the V100 table: judged against the V100 timing, named with its runtime and day
+    assert ("**Re-run**: NVIDIA V100 (nvidia-v100) · paddle-inference + tensorrt · timed on "
+            "Tesla V100-SXM2-16GB (nvidia-v100), paddle-inference 2.6.2 + tensorrt, 2026-12-01: 1/1") in en
+    assert "**复测**: NVIDIA V100 (nvidia-v100) · paddle-inference + tensorrt · 计时于 Tesla V100-SXM2-16GB (nvidia-v100)" in zh
+    # the CPU table: its claim names onnxruntime on the EPYC, which the old-shape record is
+    assert "**Re-run**: AMD EPYC (amd-epyc) · onnxruntime · timed on AMD EPYC (amd-epyc), onnxruntime + cpu, 2026-11-23: 1/1" in en
+    # the badge carries the same provenance
+    assert "timed on Tesla V100-SXM2-16GB (nvidia-v100), paddle-inference 2.6.2 + tensorrt, FP32, 2026-12-01T10:00:00Z" in en
+
+
+def test_a_table_nobody_re_ran_says_so() -> None:
+    en = _pages([latency_record(10.5)])["models/tiny.en.md"]
+    assert ("**Re-run**: NVIDIA V100 (nvidia-v100) · paddle-inference + tensorrt · not re-run yet: no machine has timed these claims under "
+            "their own conditions (a lab with this hardware can [lend it as a runner](../contributing.md))") in en
+
+
+def test_no_timing_no_section() -> None:
+    en = _pages([])["models/tiny.en.md"]
+    assert "Timed by zoocards" not in en
