@@ -52,3 +52,18 @@ def test_a_table_nobody_re_ran_says_so() -> None:
 def test_no_timing_no_section() -> None:
     en = _pages([])["models/tiny.en.md"]
     assert "Timed by zoocards" not in en
+
+
+def test_the_report_lists_each_mismatch_with_its_explanation() -> None:
+    from tests.test_compare import count_record, make_card
+
+    card = make_card(flops="1.20")  # 1.20 written as MACs on a 0.60 G MACs network
+    verifications = [dict(v) for v in compare.verify([card], {card.id: [count_record()]}, HOST)]
+    pages = render.render_zoo([card], verifications)
+    en, zh = pages["zoo/verification.en.md"], pages["zoo/verification.zh.md"]
+    assert ("| [Tiny](#tiny) | [Tiny&#95;A](../models/tiny.md#model-tiny_a) | flops | 1.20 G MACs | 0.6 G MACs | reproduced by FLOPs = 2 × MACs: 1.2 G MACs; "
+            "if the source counts FLOPs, set units.flops.convention: FLOPs |") in en
+    assert "## 数据为何对不上 {#mismatches}" in zh and "可由FLOPs = 2 × MACs复现：1.2 G MACs" in zh
+    # nothing off, no section
+    clean = [dict(v) for v in compare.verify([make_card()], {card.id: [count_record()]}, HOST)]
+    assert "{#mismatches}" not in render.render_zoo([make_card()], clean)["zoo/verification.en.md"]

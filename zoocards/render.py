@@ -400,7 +400,7 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
             return Markup(sections.verification_family(family, t))
 
         families = [piece(fragments, "verification", card.id, f"{lang}|{collapse}", lambda card=card: family_section(card)) for card in ordered]  # type: ignore[misc]
-        pages[f"zoo/verification.{lang}.md"] = report.render(lang=lang, t=t, families=families, summary=total)
+        pages[f"zoo/verification.{lang}.md"] = report.render(lang=lang, t=t, families=families, summary=total, mismatches=mismatch_rows(ordered, verifications, lang))
         pages[f"zoo/performance.{lang}.md"] = env.get_template("performance.md.j2").render(
             lang=lang, t=t, bench=performance, sizes=performance_rows(performance), targets=performance_targets(performance, t)
         )
@@ -485,6 +485,19 @@ def render_zoo_pages(cards: list[Card], verifications: list[dict[str, Any]], rec
     if fragments is not None:
         fragments.prune()
     return pages
+
+
+def mismatch_rows(cards: list[Card], verifications: list[dict[str, Any]], lang: str) -> list[Markup]:
+    """The report's table of params/compute mismatches with what explains each (diagnose.py), as table rows."""
+    names = {c.id: c.data["name"][lang] for c in cards}
+    rows = []
+    for v in sorted((v for v in verifications if v["status"] == "mismatch" and v.get("explanation")), key=lambda v: (v["card"], v["model"], v["metric"], v["source"])):
+        explanation = v["explanation"]
+        text = explanation["text_zh"] if lang == "zh" else explanation["text"]
+        measured = "" if v.get("measured") is None else units.plain(Decimal(f"{v['measured']:.6g}")) + (" G MACs" if v["metric"] == "flops" else " M")
+        rows.append(table_row([Markup(f"[{cell(names.get(v['card'], v['card']))}](#{v['card']})"), Markup(f"[{cell(v['model'])}](../models/{escape(v['card'])}.md#{escape(anchor(v['model']))})"),
+                               v["metric"], v["claimed_raw"], measured, text]))
+    return rows
 
 
 def verification_rows(cards: list[Card], verifications: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
