@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from zoocards import build, load
+from zoocards import build, check, load, sources
 from zoocards.errors import CardError, Problem, ZoocardsError
 from zoocards.lock import project_lock
 
@@ -26,20 +26,31 @@ def _project(args: argparse.Namespace) -> build.Project:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Load and check every card (or only the FILES given); print every problem; exit 1 on any error."""
+    """Load and check every card and upstream source (or only the FILES given); print every problem; exit 1 on any error."""
     project = _project(args)
-    if getattr(args, "files", None):
-        cards, warnings = _check_files([Path(f) for f in args.files])
-    else:
-        cache = build.process_cache(project)
-        try:
-            cards, warnings = build.load_and_check(project.cards_dir, cache)
-        finally:
-            cache.save()  # the next check or build starts from these cards, errors included
+    files = [Path(f) for f in getattr(args, "files", None) or []]
+    source_files = [f for f in files if f.parent.name == sources.SOURCES_DIR]
+    source_problems = check.check_sources(project.root, source_files if files else None)
+    source_errors = [p for p in source_problems if p.severity == "error"]
+    try:
+        if files:
+            cards, warnings = _check_files([f for f in files if f not in source_files])
+        else:
+            cache = build.process_cache(project)
+            try:
+                cards, warnings = build.load_and_check(project.cards_dir, cache)
+            finally:
+                cache.save()  # the next check or build starts from these cards, errors included
+    except CardError as error:
+        raise CardError(error.problems + source_errors) from None
+    if source_errors:
+        raise CardError(source_errors)
+    warnings = warnings + [p for p in source_problems if p.severity == "warning"]
     for problem in warnings:
         print(problem, file=sys.stderr)
     models = sum(len(c.data["models"]) for c in cards)
-    print(f"{len(cards)} cards, {models} models: no errors" + (f", {len(warnings)} warnings" if warnings else ""))
+    checked = len(source_files) if files else len(sources.source_paths(project.root))
+    print(f"{len(cards)} cards, {models} models" + (f", {checked} sources" if checked else "") + ": no errors" + (f", {len(warnings)} warnings" if warnings else ""))
     return 0
 
 
@@ -64,6 +75,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(note)
     print(f"{output}: {result.landed}/{result.figures} figures imported, {result.unmapped} listed above as not imported; review the card, then run `zoocards check`")
+    return 0
+
+
+def cmd_import_source(args: argparse.Namespace) -> int:
+    """Turn a zoo-wide page (model list, README, Paddle-Lite benchmark) into an upstream source, sources/NAME.yaml."""
+    from zoocards.importer import source
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise ZoocardsError(f"{output} already exists; pass --force to replace it")
+    result = source.import_source_file(Path(args.page), output.stem, args.repo, args.upstream_path, args.commit)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(result.text, encoding="utf-8")
+    for note in result.notes:
+        print(note)
+    print(f"{output}: {result.landed}/{result.figures} figures and links imported, {result.unmapped} listed above as not imported; write its title and summary, review it, then run `zoocards check`")
     return 0
 
 
@@ -266,6 +293,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="cards/NAME.yaml", help="the card to write; its file name is the card id")
     p.add_argument("--force", action="store_true", help="replace OUTPUT when it exists")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("import-source", help="turn a zoo-wide page (model list, README, benchmark) into an upstream source")
+    p.add_argument("page", metavar="PAGE.md", help="the upstream page, as it is at one commit")
+    p.add_argument("-o", "--output", required=True, metavar="sources/NAME.yaml", help="the source to write; its file name is the source id")
+    p.add_argument("--repo", default="PaddlePaddle/PaddleClas", help="the GitHub repository of the page (default: %(default)s)")
+    p.add_argument("--upstream-path", metavar="PATH", help="the page's path in the repository (default: docs/zh_CN/models/ImageNet1k/<PAGE's name>)")
+    p.add_argument("--commit", help="the commit the page is from (default: the 40-hex id a README.md beside or above PAGE names)")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT when it exists")
+    p.set_defaults(func=cmd_import_source)
 
     p = sub.add_parser("new", help="write a commented card cards/NAME.yaml that passes the checks")
     p.add_argument("name", metavar="NAME", help="the card id: lower-case letters, digits and '-'")

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from zoocards import compare, units, views, zoo
 from zoocards.compare import STATUSES
 from zoocards.load import Card, KeyPath
+from zoocards.names import canonical
 from zoocards.pages import (  # noqa: F401 - re-exported: build.py, exports.py and tests call them render.X
     BADGE_SYMBOL,
     LANGUAGES,
@@ -43,6 +44,7 @@ from zoocards.pages import (  # noqa: F401 - re-exported: build.py, exports.py a
     table_row,
     use_bytecode_cache,
 )
+from zoocards.sources import Source
 from zoocards.units import MODEL_METRICS
 
 # Above this many families the verification report counts the figures not re-run by reason
@@ -515,3 +517,58 @@ def verification_rows(cards: list[Card], verifications: list[dict[str, Any]], la
             "reason_text": (v.get("reason_zh") if lang == "zh" else v.get("reason")) or "",
         })
     return rows
+
+# --------------------------------------------------------------------------- upstream sources
+
+_SOURCE_DOWNLOADS = ("pretrained_stage1", "pretrained", "inference")
+
+
+def render_sources(upstream: list[Source], cards: list[Card], templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
+    """A page per upstream source and their index (always: the nav lists it), both languages: every row, figure and link, each model linked to its family page when a card has it."""
+    families = {canonical(model["name"]): (card.id, model["name"]) for card in cards for model in card.data["models"]}
+    env = environment(templates_dir)
+    page, index = env.get_template("source.md.j2"), env.get_template("sources.md.j2")
+    pages: dict[str, str] = {}
+    for lang in LANGUAGES:
+        t = strings(templates_dir, lang)
+        listed = []
+        for source in upstream:
+            data = source.data
+            tables = [_source_table(source, t_index, families, lang, t) for t_index in range(len(data["tables"]))]
+            rows = [row for table in data["tables"] for row in table["rows"]]
+            links = [table_row([Markup(f"[{link['line']}]({escape(data['upstream']['url'])}#L{link['line']})"), Markup(f"[{cell(link.get('label', link['url']))}]({escape(link['url'])})")])
+                     for link in data.get("links", [])]
+            downloads = sum(len(row.get("downloads", {})) for row in rows)
+            pages[f"zoo/sources/{source.id}.{lang}.md"] = page.render(lang=lang, t=t, source=data, tables=tables, rows=len(rows), downloads=downloads, links=links)
+            listed.append({"id": source.id, "title": data["title"][lang], "file": data["upstream"]["file"], "url": data["upstream"]["url"], "tables": len(tables),
+                           "rows": len(rows), "on_cards": sum(1 for row in rows if row["model"] in families)})
+        pages[f"zoo/sources/index.{lang}.md"] = index.render(lang=lang, t=t, sources=listed)
+    return pages
+
+
+def _source_table(source: Source, t_index: int, families: dict[str, tuple[str, str]], lang: str, t: dict[str, Markup]) -> dict[str, Any]:
+    """One upstream table as Markdown rows: the model (linked to its family), every figure as written, the downloads, the upstream line."""
+    table = source.data["tables"][t_index]
+    url = escape(source.data["upstream"]["url"])
+    headers = [t["model"]]
+    for column in table["columns"]:
+        conditions = [column.get("hardware"), " ".join(x for x in (column.get("runtime"), column.get("runtime_version")) if x) or None, column.get("precision"),
+                      f"bs={column['batch_size']}" if "batch_size" in column else None, f"threads={column['threads']}" if "threads" in column else None]
+        shown = " · ".join(str(x) for x in conditions if x)
+        headers.append(Markup(f"{cell(column['header'])}<br><small>{cell(shown)}</small>") if shown else cell(column["header"]))
+    headers += [t["source_downloads"], t["source_line"]]
+    rows = []
+    for r_index, row in enumerate(table["rows"]):
+        written = row.get("written", row["model"])
+        family = families.get(row["model"])
+        name = Markup(f"[{cell(written)}](../../models/{family[0]}.md#{anchor(family[1])})") if family else cell(written)
+        if written != row["model"]:  # the name the cards and claims use
+            name = Markup(f"{name} <small>({cell(row['model'])})</small>")
+        figures = [cell(source.card.raw_number(("tables", t_index, "rows", r_index, "values", v_index)) or str(value)) if value is not None else "—"
+                   for v_index, value in enumerate(row["values"])]
+        downloads = Markup(" · ").join(Markup(f"[{t['source_' + key]}]({escape(row['downloads'][key])})") for key in _SOURCE_DOWNLOADS if key in row.get("downloads", {}))
+        rows.append(table_row([name, *figures, downloads, Markup(f"[{row['line']}]({url}#L{row['line']})")]))
+    return {"id": table["id"], "title": cell(table["title"][lang]), "line": table["line"], "section": table.get("section", ""),
+            "notes": table["notes"][lang] if "notes" in table else "", "header": table_row(headers),
+            "align": Markup("| :-- | " + " | ".join("--:" for _ in table["columns"]) + " | :-- | --: |"), "rows": rows}
+

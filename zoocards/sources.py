@@ -125,21 +125,31 @@ def load_source(path: Path, data: bytes | None = None) -> Source:
 
 def load_sources(root: Path) -> list[Source]:
     """Every source of the project (`<root>/sources/*.yaml`), checked; raise CardError listing every error of every file."""
-    sources: list[Source] = []
+    loaded, problems = _load_checked(source_paths(root))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise CardError(errors)
+    return loaded
+
+
+def source_problems(paths: list[Path]) -> list[Problem]:
+    """All problems (errors and warnings) of the given source files, including those between them."""
+    return _load_checked(paths)[1]
+
+
+def _load_checked(paths: list[Path]) -> tuple[list[Source], list[Problem]]:
+    loaded: list[Source] = []
     problems: list[Problem] = []
-    for path in source_paths(root):
+    for path in paths:
         try:
             source = load_source(path)
         except CardError as error:
             problems.extend(error.problems)
             continue
-        found = check_source(source)
-        problems.extend(p for p in found if p.severity == "error")
-        sources.append(source)
-    problems.extend(_cross_source_problems(sources))
-    if problems:
-        raise CardError(problems)
-    return sources
+        problems.extend(check_source(source))
+        loaded.append(source)
+    problems.extend(_cross_source_problems(loaded))
+    return loaded, sorted(problems)
 
 
 def source_warnings(sources: list[Source]) -> list[Problem]:
@@ -294,7 +304,7 @@ def _table_problems(source: Source, base: KeyPath, table: dict[str, Any]) -> Ite
         written = row.get("written")
         if written is not None and written == model:
             yield _problem(source, path + ("written",), "repeats `model`; keep `written` only for a name the upstream spells another way, or remove it", "warning")
-        key = written or model
+        key = model
         if key in seen:
             yield _problem(source, path + ("model",), f"'{key}' already has a row in this table (rows[{seen[key]}]); a table lists each model once — merge the rows")
         seen.setdefault(key, r_index)
