@@ -365,7 +365,7 @@ def test_alexnet_v100_claims_are_never_judged_against_cpu_timings() -> None:
                     [target_record({1: 18.9, 4: 51.5, 8: 80.3}, model="AlexNet", hardware="intel-xeon-gold-6148", name="Intel Xeon Gold 6148",
                                    kind="cpu", runtime="onnxruntime", provider="cpu")]):
         verifications = compare.verify([card], {card.id: records}, host)
-        alexnet_v100 = [v for v in verifications if v["model"] == "AlexNet" and v["hardware"] == "NVIDIA V100" and v["metric"] == "latency"]
+        alexnet_v100 = [v for v in verifications if v["model"] == "AlexNet" and v["source"].startswith("benchmarks[0].") and v["metric"] == "latency"]
         assert sorted(v["claimed"] for v in alexnet_v100) == [0.81, 1.5, 2.33]
         for v in alexnet_v100:
             assert (v["status"], v["measured"], v["timing"]) == ("not_run", None, None)
@@ -374,7 +374,7 @@ def test_alexnet_v100_claims_are_never_judged_against_cpu_timings() -> None:
     assert compare.timing(legacy_v100_host_record())[3:10] == ("intel-xeon-gold-6148", "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "cpu", "onnxruntime", "1.32.0", "cpu", "FP32")
     # ...and a real V100 timing of AlexNet does judge them
     verifications = compare.verify([card], {card.id: [legacy_v100_host_record(), target_record({1: 0.85, 4: 1.55, 8: 2.4}, model="AlexNet")]}, host)
-    judged = {v["batch_size"]: v["status"] for v in verifications if v["model"] == "AlexNet" and v["hardware"] == "NVIDIA V100" and v["metric"] == "latency"}
+    judged = {v["batch_size"]: v["status"] for v in verifications if v["model"] == "AlexNet" and v["source"].startswith("benchmarks[0].") and v["metric"] == "latency"}
     assert judged == {1: "verified", 4: "verified", 8: "verified"}
 
 
@@ -413,3 +413,81 @@ def test_fps_is_batch_over_median() -> None:
     card = load_text(text.replace("values: [1.25, 6.2, 1000]", "values: [800, 6.2, 1000]"), Path("cards/tiny.yaml"))
     v = find(run(card, target_record({4: 5.0})), V100_CLAIM)
     assert (v["metric"], v["status"], v["measured"]) == ("fps", "verified", 800.0)
+
+
+# --- sources that disagree (issue 15) ------------------------------------------------------
+
+SOURCE = """\
+schema_version: 1
+id: %(id)s
+title: {zh: 列表, en: %(title)s}
+summary: {zh: 测试。, en: Test.}
+upstream:
+  repo: PaddlePaddle/PaddleClas
+  file: docs/%(id)s.md
+  commit: "0123456789abcdef0123456789abcdef01234567"
+  url: https://github.com/PaddlePaddle/PaddleClas/blob/0123456789abcdef0123456789abcdef01234567/docs/%(id)s.md
+tables:
+  - id: main
+    line: 10
+    title: {zh: 表, en: Table}
+    columns:
+      - {header: "Top-1", metric: top1, unit: fraction}
+      - {header: "Params(M)", metric: params, unit: M}
+      - {header: "FLOPs(G)", metric: flops, unit: G, convention: MACs}
+      - {header: "time(ms) bs=1", metric: latency, unit: ms, hardware: "NVIDIA V100", hardware_kind: gpu, runtime: TensorRT, precision: FP32, batch_size: 1}
+    rows:
+%(rows)s"""
+
+
+def load_source(tmp_path: Path, source_id: str, title: str, rows: list[tuple[str, int, str]]) -> Any:
+    from zoocards import sources
+
+    text = SOURCE % {"id": source_id, "title": title, "rows": "".join(f"      - {{model: {m}, line: {line}, values: [{values}]}}\n" for m, line, values in rows)}
+    path = tmp_path / "sources" / f"{source_id}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return sources.load_source(path)
+
+
+def test_figures_two_pages_write_differently_are_reported_with_both_values_and_where(tmp_path: Path) -> None:
+    card = make_card()  # Tiny_A: top1 0.762, params 6.2, flops 0.60 G MACs, V100 latency 1.25 ms at batch 1
+    listing = load_source(tmp_path, "list", "Model list", [("Tiny_A", 12, "0.7620, 6.24, 1.20, 1.31"), ("Other_B", 13, "0.700, 1.0, 0.1, 1.0")])
+    readme = load_source(tmp_path, "readme", "README", [("Tiny_A", 40, "0.770, 6.2, 0.60, 1.25"), ("Other_B", 41, "0.700, 1.0, 0.1, 1.1")])
+    found = compare.disagreements([card], [listing, readme])
+    summary = [(d["model"], d["card"], d["metric"], d["hardware"], d["batch_size"], [(v["text"], sorted(f["origin_id"] for f in v["figures"])) for v in d["values"]])
+               for d in found]
+    assert summary == [
+        # 76.2 (card) and 76.20 (list) agree, 77.0 (README) does not
+        ("Tiny_A", "tiny", "top1", None, None, [("76.2", ["list", "tiny"]), ("77.0", ["readme"])]),
+        # 6.24 is within the rounding of 6.2 (±0.05): params agree everywhere, so no row
+        # compute is compared as written: the list's 1.20 is twice the card's and README's 0.60
+        ("Tiny_A", "tiny", "flops", None, None, [("0.60", ["readme", "tiny"]), ("1.20", ["list"])]),
+        ("Tiny_A", "tiny", "latency", "nvidia-v100", 1, [("1.25", ["readme", "tiny"]), ("1.31", ["list"])]),
+        # two sources about a model no card describes
+        ("Other_B", None, "latency", "nvidia-v100", 1, [("1.0", ["list"]), ("1.1", ["readme"])]),
+    ]
+    flops = found[1]
+    assert (flops["ratio"], flops["unit"]) == (2.0, "G")
+    listed = next(f for v in flops["values"] for f in v["figures"] if f["origin_id"] == "list")
+    assert listed == {"origin": "source", "origin_id": "list", "value": 1.2, "raw": "1.20", "where": listed["where"], "file": "docs/list.md", "line": 12,
+                      "url": "https://github.com/PaddlePaddle/PaddleClas/blob/0123456789abcdef0123456789abcdef01234567/docs/list.md#L12"}
+    carded = next(f for v in flops["values"] for f in v["figures"] if f["origin"] == "card")
+    assert carded["where"] == "cards/tiny.yaml:15:63" and carded["raw"] == "0.60"  # the flops of models[0].metrics
+
+
+def test_the_rounding_of_the_less_precise_value_decides() -> None:
+    # 79.7 stands for 79.65..79.75: 79.74 agrees with it, 79.76 does not
+    from decimal import Decimal
+
+    def stated(value: str, origin: str) -> Any:
+        figure = compare.Figure(origin="source", origin_id=origin, value=float(value), raw=value, where="", file=None, line=None, url=None)
+        return compare._Stated("M", "top1", None, None, None, None, Decimal(value), units_half(value), figure)
+
+    from zoocards import units
+
+    def units_half(raw: str) -> Decimal:
+        return units.half_unit_of_last_digit(raw)
+
+    assert len(compare._clusters([stated("79.7", "a"), stated("79.74", "b")])) == 1
+    assert len(compare._clusters([stated("79.7", "a"), stated("79.76", "b")])) == 2

@@ -67,3 +67,25 @@ def test_the_report_lists_each_mismatch_with_its_explanation() -> None:
     # nothing off, no section
     clean = [dict(v) for v in compare.verify([make_card()], {card.id: [count_record()]}, HOST)]
     assert "{#mismatches}" not in render.render_zoo([make_card()], clean)["zoo/verification.en.md"]
+
+
+def test_the_report_has_a_section_on_sources_that_disagree(tmp_path: Path) -> None:
+    from tests.test_compare import load_source, make_card
+
+    card = make_card()
+    listing = load_source(tmp_path, "list", "Model list", [("Tiny_A", 12, "0.770, 6.2, 0.60, 1.25")])
+    pages = render.render_zoo([card], [dict(v) for v in compare.verify([card], {}, HOST)])
+    found = render.add_disagreements(pages, compare.disagreements([card], [listing]), [card], [listing])
+    assert len(found) == 1
+    en, zh = pages["zoo/verification.en.md"], pages["zoo/verification.zh.md"]
+    assert render.DISAGREEMENTS_MARKER not in en and "## Sources that disagree {#disagreements}" in en and "## 来源之间不一致的数据 {#disagreements}" in zh
+    assert ("| [Tiny&#95;A](../models/tiny.md#model-tiny_a) | top1 (%) |  | **76.2**: [Tiny](../models/tiny.md) (cards/tiny.yaml:15:15)<br>"
+            "**77.0**: [Model list, L12](https://github.com/PaddlePaddle/PaddleClas/blob/0123456789abcdef0123456789abcdef01234567/docs/list.md#L12) | 0.8 |") in en
+    # sources that agree: the section says so; no source at all: no section
+    agreeing = load_source(tmp_path, "same", "Same", [("Tiny_A", 12, "0.762, 6.2, 0.60, 1.25")])
+    pages = render.render_zoo([card], [])
+    render.add_disagreements(pages, compare.disagreements([card], [agreeing]), [card], [agreeing])
+    assert "No figure differs between the pages." in pages["zoo/verification.en.md"]
+    pages = render.render_zoo([card], [])
+    render.add_disagreements(pages, [], [card], [])
+    assert "{#disagreements}" not in pages["zoo/verification.en.md"] and render.DISAGREEMENTS_MARKER not in pages["zoo/verification.en.md"]

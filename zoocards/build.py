@@ -68,6 +68,7 @@ class Generated:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)  # card ids whose pages were rendered (not cached)
     zoo_rendered: bool = True  # whether the zoo-wide pages were rendered (not cached)
+    disagreements: list[Any] = field(default_factory=list)  # figures upstream pages write differently (compare.disagreements)
 
 
 # Card fields no zoo-wide page (family index, verification report, leaderboard, plots) shows:
@@ -424,12 +425,13 @@ def _generate(project: Project, cache: RenderCache | None) -> Generated:
     with clock("render"):
         pages, rendered, zoo_rendered = _render(project, cards, compared, cache)
         pages.update(render.render_sources(sources, cards, project.templates_dir))
+        disagreements = render.add_disagreements(pages, compare.disagreements(cards, sources), cards, sources, project.templates_dir)
     with clock("write"):
         report = _write(project, pages, cache)
     # What the cache holds lives as long as the process: leave it out of the collector's full
     # passes, which otherwise walk millions of kept objects during the next generation.
     gc.freeze()
-    return Generated(cards, compared.verifications, pages, warnings, report, read.fingerprint, clock.seconds, compared.records, rendered, zoo_rendered)
+    return Generated(cards, compared.verifications, pages, warnings, report, read.fingerprint, clock.seconds, compared.records, rendered, zoo_rendered, disagreements)
 
 
 V = TypeVar("V")
@@ -732,10 +734,10 @@ def write_api(site_dir: Path, generated: Generated, cache: RenderCache | None = 
     api = site_dir / "api"
     cache = process_cache() if cache is None else cache
     # The exports follow from every input file and the host (the verdicts depend on it).
-    key = _sha256(generated.fingerprint, _json(measure.host_fingerprint()))
+    key = _sha256(generated.fingerprint, _json(measure.host_fingerprint()), _json(generated.disagreements))  # the sources are no input file
     if cache.exports is None or cache.exports[0] != key:
         texts = exports.export_texts(generated.cards, generated.verifications, generated.records)
-        texts["verification.json"] = json.dumps(generated.verifications, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        texts["verification.json"] = json.dumps({"verifications": generated.verifications, "disagreements": generated.disagreements}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         cache.exports = (key, texts)
         cache.save()
     exports.write_texts(api, cache.exports[1])

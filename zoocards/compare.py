@@ -11,6 +11,7 @@ the claim's hardware id, runtime, provider (when the claim names one) and precis
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
+from collections.abc import Iterator
 from typing import Any, NamedTuple, TypedDict
 
 from zoocards import diagnose, hardware, units
@@ -493,3 +494,171 @@ def summary(verifications: list[Verification]) -> dict[str, dict[str, int]]:
         counts[v["status"]] += 1
     return out
 
+
+
+# ---------------------------------------------------------------------------------------
+# Sources that disagree: the same figure of the same model, written differently by two upstream
+# pages (a family page, as its card keeps it, and the zoo-wide list or README, sources/*.yaml).
+
+class Figure(TypedDict):
+    """One upstream page's figure: its value in the site's unit, as written, and where."""
+
+    origin: str  # "card" or "source"
+    origin_id: str  # the card's or the source's id
+    value: float
+    raw: str
+    where: str  # file:line:col in this repository (the card or the source file)
+    file: str | None  # the upstream file (sources), None for a card
+    line: int | None  # its line there
+    url: str | None  # the upstream page (at its line, for sources)
+
+
+class Value(TypedDict):
+    """One value a figure is written with, and every page that writes it (within rounding)."""
+
+    value: float
+    text: str  # the value in the site's unit with the digits it was written with (0.8330 -> "83.30")
+    raw: str
+    figures: list[Figure]
+
+
+class Disagreement(TypedDict):
+    """One model's figure that upstream pages write with different values."""
+
+    model: str
+    card: str | None  # the card describing the model, if any
+    metric: str
+    unit: str
+    hardware: str | None  # hardware id (timings)
+    precision: str | None
+    batch_size: int | None
+    threads: int | None
+    values: list[Value]  # two or more, ascending
+    spread: float  # largest minus smallest
+    ratio: float | None  # largest over smallest (2.0: one page counts FLOPs, the other MACs), None when the smallest is 0
+
+
+# The figures both a card and a source can state, in the unit they are compared in. Compute is
+# compared as written (G of the page's own convention, never halved): two pages that both write
+# 1.370 agree, whatever the card declares they mean.
+_COMPARED = {"top1": "percent", "top5": "percent", "flops": "G", "params": "M", "storage": "MB", "latency": "ms"}
+
+
+class _Stated(NamedTuple):
+    model: str
+    metric: str
+    hardware: str | None  # hardware id (timings only)
+    precision: str | None
+    batch_size: int | None
+    threads: int | None
+    value: Decimal
+    half: Decimal
+    figure: Figure
+
+
+def _card_figures(card: Card) -> Iterator[_Stated]:
+    """Every figure a card states that a source can state too (model metrics, and timings)."""
+    from zoocards import names
+    from zoocards.errors import display_path
+
+    unit_of = card.data["units"]
+    shown_path = display_path(card.path)  # once: it resolves the path
+
+    def figure(path: KeyPath, raw: str, value: Decimal, url: str | None) -> Figure:
+        mark = card.mark(path)
+        return Figure(origin="card", origin_id=card.id, value=float(value), raw=raw, where=f"{shown_path}:{mark.line}:{mark.column}",
+                      file=None, line=None, url=url)
+
+    for index, model in enumerate(card.data["models"]):
+        for metric in ("top1", "top5", "flops", "params", "storage"):
+            value = model["metrics"].get(metric)
+            if value is None:
+                continue
+            path: KeyPath = ("models", index, "metrics", metric)
+            raw = card.raw_number(path) or str(value)
+            unit = units.model_metric_unit(unit_of, metric)
+            shown, half = (units.to_display(metric, Decimal(x), unit, "MACs") for x in (raw, units.half_unit_of_last_digit(raw)))
+            yield _Stated(names.canonical(model["name"]), metric, None, None, None, None, shown, abs(half), figure(path, raw, shown, None))
+    for b_index, bench in enumerate(card.data.get("benchmarks", [])):
+        hardware_id = hardware.normalise(bench["hardware"])
+        for r_index, row in enumerate(bench["rows"]):
+            for v_index, (value, column) in enumerate(zip(row["values"], bench["columns"])):
+                if value is None or column["metric"] != "latency":
+                    continue
+                path = ("benchmarks", b_index, "rows", r_index, "values", v_index)
+                raw = card.raw_number(path) or str(value)
+                shown, half = (units.latency_to_ms(Decimal(x), column["unit"]) for x in (raw, units.half_unit_of_last_digit(raw)))
+                yield _Stated(names.canonical(row["model"]), "latency", hardware_id, column.get("precision"), column.get("batch_size") or 1, column.get("threads"),
+                              shown, half, figure(path, raw, shown, bench.get("source_url")))
+
+
+def _source_figures(source: Any) -> Iterator[_Stated]:
+    """Every figure of an upstream source that a card could state too."""
+    from zoocards import sources
+
+    for claim in sources.source_claims(source):
+        if claim.metric not in _COMPARED:
+            continue  # min/max timings, accuracy gains: no card states them
+        raw = Decimal(claim.raw)
+        scale = claim.value / raw if raw else Decimal(1)
+        figure = Figure(origin="source", origin_id=claim.source_id, value=float(claim.value), raw=claim.raw, where=claim.where, file=claim.file,
+                        line=claim.line, url=claim.url)
+        timed = claim.metric == "latency"
+        yield _Stated(claim.model, claim.metric, hardware.normalise(claim.hardware) if timed and claim.hardware else None, claim.precision if timed else None,
+                      (claim.batch_size or 1) if timed else None, claim.threads if timed else None, claim.value,
+                      abs(units.half_unit_of_last_digit(claim.raw) * scale), figure)
+
+
+def _conditions_groups(figures: list[_Stated]) -> list[list[_Stated]]:
+    """Figures of one model, metric, device, batch and thread count, split by precision; one that names none joins every precision."""
+    named = sorted({f.precision for f in figures if f.precision is not None})
+    if not named:
+        return [figures]
+    return [[f for f in figures if f.precision in (precision, None)] for precision in named]
+
+
+def _clusters(figures: list[_Stated]) -> list[list[_Stated]]:
+    """Figures in ascending value, grouped with the first of their group while they agree with it within rounding."""
+    groups: list[list[_Stated]] = []
+    for figure in sorted(figures, key=lambda f: f.value):
+        if groups and abs(figure.value - groups[-1][0].value) <= max(figure.half, groups[-1][0].half):
+            groups[-1].append(figure)
+        else:
+            groups.append([figure])
+    return groups
+
+
+def disagreements(cards: list[Card], upstream: list[Any]) -> list[Disagreement]:
+    """Every model figure that upstream pages (a card's family page, sources/*.yaml) write with different values.
+
+    Two figures differ when they are further apart than half a unit of the last digit of the
+    less precise one: 79.7 and 79.74 agree (79.7 may be 79.74 rounded), 79.7 and 79.76 do not.
+    Figures are compared within one model, metric and, for timings, device, batch size, thread
+    count and precision (a page that names no precision matches any). Ordered by card and model.
+    """
+    from zoocards import names
+
+    stated: dict[tuple[Any, ...], list[_Stated]] = {}
+    owner: dict[str, str] = {}
+    for card in cards:
+        for model in card.data["models"]:
+            owner.setdefault(names.canonical(model["name"]), card.id)
+        for figure in _card_figures(card):
+            stated.setdefault((figure.model, figure.metric, figure.hardware, figure.batch_size, figure.threads), []).append(figure)
+    for source in upstream:
+        for figure in _source_figures(source):
+            stated.setdefault((figure.model, figure.metric, figure.hardware, figure.batch_size, figure.threads), []).append(figure)
+    out: list[Disagreement] = []
+    for (model, metric, hardware_id, batch_size, threads), figures in stated.items():
+        if len(figures) < 2:
+            continue
+        for group in _conditions_groups(figures):
+            clusters = _clusters(group)
+            if len(clusters) < 2:
+                continue
+            precision = next((f.precision for f in group if f.precision is not None), None)
+            values = [Value(value=float(c[0].value), text=units.plain(c[0].value), raw=c[0].figure["raw"], figures=[f.figure for f in c]) for c in clusters]
+            out.append(Disagreement(model=model, card=owner.get(model), metric=metric, unit=_COMPARED[metric], hardware=hardware_id, precision=precision,
+                                    batch_size=batch_size, threads=threads, values=values, spread=float(clusters[-1][0].value - clusters[0][0].value),
+                                    ratio=float(clusters[-1][0].value / clusters[0][0].value) if clusters[0][0].value else None))
+    return sorted(out, key=lambda d: (d["card"] or "~", d["model"], list(_COMPARED).index(d["metric"]), d["hardware"] or "", d["batch_size"] or 0, d["threads"] or 0, d["precision"] or ""))

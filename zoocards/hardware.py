@@ -8,6 +8,7 @@ must all come out as `nvidia-v100`. Nothing here imports paddle; `this_host` run
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -87,6 +88,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+@functools.lru_cache(maxsize=4096)  # a zoo names a handful of devices thousands of times
 def normalise(name: str) -> str:
     """A hardware name -> its stable id (`Tesla V100-SXM2-16GB` -> `nvidia-v100`); ids map to themselves."""
     cleaned = _clean(name)

@@ -489,6 +489,54 @@ def render_zoo_pages(cards: list[Card], verifications: list[dict[str, Any]], rec
     return pages
 
 
+# Where the verification report takes the section on sources that disagree (add_disagreements).
+DISAGREEMENTS_MARKER = "<!-- zoocards:disagreements -->"
+_COMPARED_UNIT = {"percent": "%", "G": "G, as written", "M": "M", "MB": "MB", "ms": "ms"}
+
+
+def add_disagreements(pages: dict[str, str], disagreements: list[Any], cards: list[Card], upstream: list[Any], templates_dir: Path = TEMPLATES_DIR) -> list[Any]:
+    """Put the figures upstream pages write differently (compare.disagreements) into the verification report, both languages; returns them.
+
+    The report is kept between generations without its sources (build's zoo cache), so the
+    section goes in after, at DISAGREEMENTS_MARKER; with no source at all the marker is removed."""
+    section: Any = environment(templates_dir).get_template("_disagreements.md.j2").module
+    for lang in LANGUAGES:
+        path = f"zoo/verification.{lang}.md"
+        if path not in pages:
+            continue
+        text = ""
+        if upstream:
+            t = strings(templates_dir, lang)
+            text = str(section.section(disagreement_rows(disagreements, cards, upstream, lang, t), upstream, t))
+        pages[path] = pages[path].replace(DISAGREEMENTS_MARKER + "\n", text, 1)
+    return disagreements
+
+
+def disagreement_rows(disagreements: list[Any], cards: list[Card], upstream: list[Any], lang: str, t: dict[str, Markup]) -> list[Markup]:
+    """One table row per disagreeing figure: the model, the figure and its conditions, each value with the pages that write it, their ratio."""
+    families = {c.id: c.data["name"][lang] for c in cards}
+    titles = {s.id: s.data["title"][lang] for s in upstream}
+    rows = []
+    for d in disagreements:
+        model = Markup(f"[{cell(d['model'])}](../models/{escape(d['card'])}.md#{escape(anchor(d['model']))})") if d["card"] else cell(d["model"])
+        conditions = " ".join(str(x) for x in (d["hardware"], d["precision"], f"bs={d['batch_size']}" if d["batch_size"] else None,
+                                               f"{t['threads']}={d['threads']}" if d["threads"] else None) if x)
+        values = []
+        for value in d["values"]:
+            pages_of = []
+            for figure in value["figures"]:
+                if figure["origin"] == "card":
+                    pages_of.append(f"[{cell(families.get(figure['origin_id'], figure['origin_id']))}](../models/{escape(figure['origin_id'])}.md) ({cell(figure['where'])})")
+                else:
+                    pages_of.append(f"[{cell(titles.get(figure['origin_id'], figure['origin_id']))}, L{figure['line']}]({escape(figure['url'])})")
+            values.append(f"**{cell(value['text'])}**: " + ", ".join(dict.fromkeys(pages_of)))
+        spread = units.plain(Decimal(format(d["spread"], ".4g")))
+        if d["unit"] != "percent" and d["ratio"] is not None:  # a ratio says more for counts and timings (2: FLOPs vs MACs)
+            spread += f" (×{d['ratio']:.3g})"
+        rows.append(table_row([model, f"{d['metric']} ({_COMPARED_UNIT.get(d['unit'], d['unit'])})", conditions, Markup("<br>".join(values)), spread]))
+    return rows
+
+
 def mismatch_rows(cards: list[Card], verifications: list[dict[str, Any]], lang: str) -> list[Markup]:
     """The report's table of params/compute mismatches with what explains each (diagnose.py), as table rows."""
     names = {c.id: c.data["name"][lang] for c in cards}
