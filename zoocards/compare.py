@@ -592,8 +592,25 @@ def _card_figures(card: Card) -> Iterator[_Stated]:
                               shown, half, figure(path, raw, shown, bench.get("source_url")))
 
 
-def _source_figures(source: Any) -> Iterator[_Stated]:
-    """Every figure of an upstream source that a card could state too."""
+# A source's figures by (id, sha256 of its file): a generation (every `mkdocs serve` rebuild) sets
+# the same few thousand figures against the cards again, and reading them costs more than comparing.
+_SOURCE_FIGURES: dict[tuple[str, str], list[_Stated]] = {}
+
+
+def _source_figures(source: Any) -> list[_Stated]:
+    """Every figure of an upstream source that a card could state too (kept per file content when the source knows its digest)."""
+    digest = getattr(source, "digest", "")
+    if not digest:
+        return list(_read_source_figures(source))
+    key = (source.id, digest)
+    if key not in _SOURCE_FIGURES:
+        if len(_SOURCE_FIGURES) > 64:  # edits of a source under `serve` leave old versions behind
+            _SOURCE_FIGURES.clear()
+        _SOURCE_FIGURES[key] = list(_read_source_figures(source))
+    return _SOURCE_FIGURES[key]
+
+
+def _read_source_figures(source: Any) -> Iterator[_Stated]:
     from zoocards import sources
 
     for claim in sources.source_claims(source):
