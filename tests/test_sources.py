@@ -211,3 +211,16 @@ def test_import_source_command_writes_a_source_that_checks_clean(tmp_path: Path,
 
 def test_the_repository_sources_are_clean() -> None:
     assert check.check_sources(ROOT) == []
+
+
+def test_an_unchanged_source_is_not_read_again_and_a_changed_one_is(tmp_path: Path) -> None:
+    project = _project(tmp_path, FIXTURE.read_text(encoding="utf-8"))
+    first = sources.load_sources(project)
+    assert sources.load_sources(project)[0] is first[0]
+    _project(tmp_path, FIXTURE.read_text(encoding="utf-8").replace("Tiny model list", "Small model list"))
+    again = sources.load_sources(project)
+    assert again[0] is not first[0] and again[0].data["title"]["en"] == "Small model list"
+    # the pages follow the source's text and the cards' models
+    card = load.load_text((ROOT / "tests" / "fixtures" / "sources" / "tiny-card.yaml").read_text(encoding="utf-8"), Path("tinynet.yaml"))
+    assert "| [Small model list](tiny-list.md) |" in render.render_sources(again, [card])["zoo/sources/index.en.md"]
+    assert "../../models/tinynet.md" not in render.render_sources(again, [])["zoo/sources/tiny-list.en.md"]
