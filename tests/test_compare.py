@@ -491,3 +491,29 @@ def test_the_rounding_of_the_less_precise_value_decides() -> None:
 
     assert len(compare._clusters([stated("79.7", "a"), stated("79.74", "b")])) == 1
     assert len(compare._clusters([stated("79.7", "a"), stated("79.76", "b")])) == 2
+
+
+# --- the latency tolerance follows from the repeatability report (issue 16) ------------------
+
+@pytest.mark.parametrize("largest, margin", [
+    (0.101, "0.11"),  # rounded up to the next whole percent
+    (0.10, "0.1"),  # a whole percent stays
+    (0.0401, "0.05"),
+])
+def test_latency_margin_is_the_largest_repeat_difference_rounded_up(largest: float, margin: str) -> None:
+    from decimal import Decimal
+
+    report = {"relative_difference": {"p50": 0.02, "p90": 0.05, "max": largest}}
+    assert compare.latency_margin(report) == Decimal(margin)
+
+
+def test_latency_tolerance_agrees_with_the_committed_repeatability_report() -> None:
+    import json
+
+    from tests.conftest import ROOT
+
+    path = ROOT / "perf" / "latency_repeat.json"
+    if not path.exists():
+        pytest.skip("perf/latency_repeat.json is not committed yet (scripts/bench_latency_repeat.py writes it)")
+    margin = compare.latency_margin(json.loads(path.read_text(encoding="utf-8")))
+    assert compare.RELATIVE_MARGIN["latency"] == compare.RELATIVE_MARGIN["fps"] == margin, f"set RELATIVE_MARGIN latency and fps to {margin} (from {path.name})"
