@@ -115,3 +115,33 @@ def test_squeezenet_counts_flops_as_twice_the_macs() -> None:
     undeclared = load_text(text.replace("convention: FLOPs", "convention: MACs"), path)
     v = next(v for v in compare.verify([undeclared], {undeclared.id: [count]}, {}) if v["model"] == "SqueezeNet1_0" and v["metric"] == "flops")
     assert v["status"] == "mismatch" and v["explanation"] is not None and v["explanation"]["id"] == "flops_x2"
+
+
+# MixNet's count records as zoocards/workers/count.py gives them for paddleclas 2.6.0 (run once,
+# 2026-12-07): conv/linear MACs, and the other ops' element counts.
+MIXNET = {
+    "MixNet_S": ("252.977", {"params": 4134606, "macs": 239173360, "outputs": 1000,
+                             "macs_extra": {"bn": 6244168, "act": 5627422, "pool": 7920, "elementwise": 1768704, "bias": 7926, "se": 766656}}),
+    "MixNet_M": ("357.119", {"params": 5014382, "macs": 339172672, "outputs": 1000,
+                             "macs_extra": {"bn": 8182608, "act": 7368606, "pool": 10008, "elementwise": 2204216, "bias": 10198, "se": 1071744}}),
+    "MixNet_L": ("579.017", {"params": 7329252, "macs": 555251792, "outputs": 1000,
+                             "macs_extra": {"bn": 10822336, "act": 9747908, "pool": 12768, "elementwise": 2948232, "bias": 13196, "se": 1876224}}),
+}
+
+
+@pytest.mark.parametrize("model", sorted(MIXNET))
+def test_mixnet_claims_count_every_op(model: str) -> None:
+    # issue 15: MixNet's claims are 4-6% above the conv/linear MACs. Counting BatchNorm,
+    # activations, pooling, element-wise ops and bias additions once per element (as
+    # paddle.flops does) reproduces all three within 0.06%.
+    from tests.test_compare import count_record
+    from tests.conftest import ROOT
+    from zoocards.load import load_file
+
+    claimed, result = MIXNET[model]
+    card = load_file(ROOT / "cards" / "mixnet.yaml")
+    record = {**count_record(), "model": model, "result": result}
+    v = next(v for v in compare.verify([card], {card.id: [record]}, {}) if v["model"] == model and v["metric"] == "flops" and v["source"].startswith("models"))
+    assert v["claimed_raw"] == f"{claimed} M MACs" and v["status"] == "mismatch"
+    assert v["explanation"] is not None and v["explanation"]["id"] == "counts_all_extras"
+    assert abs(v["explanation"]["reproduces"] - float(claimed) / 1000) / (float(claimed) / 1000) < 0.0006
