@@ -165,8 +165,8 @@ def _same_file(fd: int, path: Path) -> bool:
 def _write_holder(fd: int, what: str) -> None:
     """Say in the lock file who holds it, for a second run's waiting message."""
     command = " ".join([Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]])
-    if len(command) > 120:
-        command = command[:117] + "..."
+    if len(command) > 120:  # a long --root: keep the start and the subcommand at the end
+        command = command[:50] + "..." + command[-67:]
     info = json.dumps({"pid": os.getpid(), "what": what, "command": command, "started": time.time()}) + "\n"
     os.ftruncate(fd, 0)
     os.pwrite(fd, info.encode("utf-8"), 0)

@@ -3,7 +3,7 @@
 mkdocs-static-i18n runs the whole build once per language, so `on_pre_build` fires
 twice per build: generation is skipped when the inputs' fingerprint has not changed.
 Pages are written only when their content changed, so `serve` settles after one
-rebuild instead of looping.
+rebuild instead of looping. Generation runs under the project lock (lock.py), like the CLI's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
-from zoocards import build, load
+from zoocards import build, load, lock
 from zoocards.errors import CardError
 
 log = logging.getLogger("mkdocs.plugins.zoocards")
@@ -85,12 +85,17 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
 
     def on_pre_build(self, config: MkDocsConfig) -> None:
         assert self.project is not None
-        if self.generated is not None and build.inputs_fingerprint(self.project) == self.generated.fingerprint:
-            return  # the second language's build, or a rebuild caused by our own writes
-        try:
-            self.generated = build.generate(self.project)
-        except CardError as error:
-            raise PluginError("cards have errors:\n" + str(error)) from None
+        # Under the project lock, so `mkdocs serve` and `make cards` never write site_src/ at once:
+        # each generation reads the inputs and judges which pages are stale after the other's
+        # write, never before it. Pages are written only when they changed, so after the other
+        # run's write this one writes nothing, and serve reloads once.
+        with lock.project_lock(self.project.root, what="page generation"):
+            if self.generated is not None and build.inputs_fingerprint(self.project) == self.generated.fingerprint:
+                return  # the second language's build, or a rebuild caused by our own writes
+            try:
+                self.generated = build.generate(self.project)
+            except CardError as error:
+                raise PluginError("cards have errors:\n" + str(error)) from None
         for problem in self.generated.warnings:
             log.info("%s", problem)
         report = self.generated.report
