@@ -1,7 +1,7 @@
 """Builders for measurement tests: tiny networks, and ones that crash, hang or hog memory.
 
-paddle is imported only inside the tiny-network builders, so the failing builders fail
-within a second instead of after paddle's seven-second import.
+The measurement worker (zoocards.workers.serve) imports paddle once when it starts; the
+builders themselves import it only where they build a network.
 """
 
 from __future__ import annotations

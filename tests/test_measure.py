@@ -1,4 +1,4 @@
-"""measure: planning, cache keys, failure isolation, sharding, stable files."""
+"""measure: planning, cache keys, targets, failure isolation, persistent workers, sharding, stable files."""
 
 from __future__ import annotations
 
@@ -30,58 +30,113 @@ MODEL = """\
   - name: %(name)s
     builder: tests.fake_builders:%(builder)s
     input_size: %(size)s
-    metrics: {params: %(params)s}
+    metrics: {params: %(params)s%(flops)s}
 """
 
 TINY_PARAMS = "0.314"  # K: Conv(3->8, 3x3) 216 + 8, Linear(8->10) 80 + 10
+CPU = {"id": "amd-epyc", "name": "AMD EPYC", "kind": "cpu", "source": "/proc/cpuinfo"}
+T4 = {"id": "nvidia-t4", "name": "Tesla T4", "kind": "gpu", "source": "nvidia-smi"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_card(cards_dir: Path, card_id: str, models: list[tuple[str, str]], size: int = 8, params: str = TINY_PARAMS, extra: str = "") -> Path:
+def write_card(cards_dir: Path, card_id: str, models: list[tuple[str, str]], size: int = 8, params: str = TINY_PARAMS, extra: str = "", flops: str | None = None) -> Path:
     cards_dir.mkdir(parents=True, exist_ok=True)
-    body = "".join(MODEL % {"name": name, "builder": builder, "size": size, "params": params} for name, builder in models)
+    body = "".join(MODEL % {"name": name, "builder": builder, "size": size, "params": params, "flops": f", flops: {flops}" if flops else ""} for name, builder in models)
     path = cards_dir / f"{card_id}.yaml"
     path.write_text(CARD % {"id": card_id, "models": body} + extra, encoding="utf-8")
     return path
 
 
-def fake_record(job: measure.Job, params: int = 314) -> dict[str, Any]:
-    """What run_job would return for a successful job, without running anything."""
-    record = {"model": job.model, "kind": job.kind, "key": job.key, "inputs": job.inputs, "status": "ok", "reason": None,
-              "result": {"params": params, "macs": 1728, "outputs": 10}, "measured_at": "2026-11-23T15:00:00Z", "duration_s": 1.0, "env": None}
+T4_BENCHMARK = """\
+benchmarks:
+  - id: t4
+    hardware: NVIDIA T4
+    hardware_kind: gpu
+    runtime: Paddle Inference + TensorRT
+    columns:
+      - {metric: latency, unit: ms, precision: FP16, batch_size: 8}
+      - {metric: latency, unit: ms, precision: FP16, batch_size: 1}
+    rows:
+      - {model: Tiny_A, values: [2.0, 1.0]}
+"""
+
+
+def fake_record(job: measure.Job, params: int = 314, measured_at: str = "2026-11-23T15:00:00Z") -> dict[str, Any]:
+    """What a worker run would record for a successful job, without running anything."""
+    result: dict[str, Any] = {"params": params, "macs": 1728, "outputs": 10}
     if job.kind == "latency":
+        result = {"batches": {"1": {"median_ms": 1.0, "p10_ms": 0.9, "p90_ms": 1.2, "cv": 0.1, "repeats": 10, "warmup": 2}}, "load_avg": [0.1, 0.1, 0.1], "cpu_model": "AMD EPYC"}
+    record = {"model": job.model, "kind": job.kind, "key": job.key, "inputs": job.inputs, "status": "ok", "reason": None,
+              "result": result, "measured_at": measured_at, "duration_s": 1.0, "env": None}
+    if job.kind == "latency":
+        record["target"] = job.target
         record["reuse_key"] = job.reuse_key
     return record
 
 
 class Recorder:
-    """Stands in for run_job: remembers which jobs ran."""
+    """Stands in for run_jobs: remembers which jobs ran and records them as run."""
 
     def __init__(self) -> None:
         self.ran: list[tuple[str, str]] = []
 
-    def __call__(self, job: measure.Job, root: Path, timeout_s: float, memory_mb: int | None) -> dict[str, Any]:
-        self.ran.append((job.model, job.kind))
-        return fake_record(job)
+    def __call__(self, jobs: list[measure.Job], root: Path, **options: Any) -> list[tuple[measure.Job, dict[str, Any]]]:
+        out = []
+        for job in jobs:
+            self.ran.append((job.model, job.kind))
+            record = fake_record(job)
+            options["on_record"](job, record)
+            out.append((job, record))
+        return out
 
 
 def cards_of(cards_dir: Path) -> list[Card]:
     return [load_file(p) for p in sorted(cards_dir.glob("*.yaml"))]
 
 
-def test_plan_skips_models_without_builder_and_reads_batch_sizes(tmp_path: Path) -> None:
-    path = write_card(tmp_path / "cards", "plan", [("Tiny_A", "TinyNet")])
-    text = path.read_text(encoding="utf-8") + "  - name: NoBuilder\n    input_size: 224\n    metrics: {params: 1.0}\n"
-    text += "benchmarks:\n  - id: t4\n    hardware: NVIDIA T4\n    hardware_kind: gpu\n    columns:\n"
-    text += "      - {metric: latency, unit: ms, batch_size: 8}\n      - {metric: latency, unit: ms, batch_size: 1}\n"
-    text += "    rows:\n      - {model: Tiny_A, values: [2.0, 1.0]}\n"
-    path.write_text(text, encoding="utf-8")
+@pytest.fixture
+def cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This host, as the tests see it: one AMD EPYC, no GPU (whatever runs the tests)."""
+    monkeypatch.setattr(measure.hardware, "this_host", lambda declared_board=None: [CPU])
+    monkeypatch.setattr(measure, "usable_cores", lambda: 2)
+
+
+def targets(jobs: list[measure.Job]) -> list[tuple[str, str, str, str, int | None, list[int], bool]]:
+    return sorted((j.target["hardware"], j.target["runtime"], j.target["provider"], j.target["precision"], j.target["threads"], j.payload["batches"], j.baseline)
+                  for j in jobs if j.target is not None)
+
+
+def test_plan_times_every_model_on_this_cpu_and_skips_models_without_builder(tmp_path: Path, cpu_only: None) -> None:
+    path = write_card(tmp_path / "cards", "plan", [("Tiny_A", "TinyNet")], extra=T4_BENCHMARK)
+    path.write_text(path.read_text(encoding="utf-8").replace("benchmarks:", "  - name: NoBuilder\n    input_size: 224\n    metrics: {params: 1.0}\nbenchmarks:"), encoding="utf-8")
     jobs = measure.plan(cards_of(tmp_path / "cards"), tmp_path)
-    assert sorted((j.model, j.kind) for j in jobs) == [("Tiny_A", "count"), ("Tiny_A", "export"), ("Tiny_A", "latency")]
-    latency = next(j for j in jobs if j.kind == "latency")
-    assert latency.payload["batch_sizes"] == [1, 8]
+    assert [(j.model, j.kind) for j in jobs] == [("Tiny_A", "count"), ("Tiny_A", "export"), ("Tiny_A", "latency"), ("Tiny_A", "latency")]
+    # the T4 claims are not this host's work: batch 1 on this CPU, with both runtimes, is
+    assert targets(jobs) == [("amd-epyc", "onnxruntime", "cpu", "FP32", 2, [1], True), ("amd-epyc", "paddle-inference", "onednn", "FP32", 2, [1], True)]
 
 
-def test_cache_hit_starts_no_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_host_with_the_claimed_gpu_times_the_claims_at_their_batch_sizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: nvidia-smi is faked by the device list `this_host` returns."""
+    monkeypatch.setattr(measure.hardware, "this_host", lambda declared_board=None: [CPU, T4])
+    monkeypatch.setattr(measure, "usable_cores", lambda: 2)
+    write_card(tmp_path / "cards", "gpu", [("Tiny_A", "TinyNet")], extra=T4_BENCHMARK)
+    jobs = measure.plan(cards_of(tmp_path / "cards"), tmp_path)
+    assert ("nvidia-t4", "paddle-inference", "tensorrt", "FP16", None, [1, 8], False) in targets(jobs)
+    # --hardware nvidia-t4: only the T4's timings, none of the CPU's, nothing else
+    only = measure.plan(cards_of(tmp_path / "cards"), tmp_path, only_hardware="Tesla T4")
+    assert targets(only) == [("nvidia-t4", "paddle-inference", "tensorrt", "FP16", None, [1, 8], False)]
+    assert {j.kind for j in only} == {"latency"}
+
+
+def test_hardware_this_host_lacks_is_a_user_error_naming_what_it_has(tmp_path: Path, cpu_only: None) -> None:
+    write_card(tmp_path / "cards", "hw", [("Tiny_A", "TinyNet")])
+    with pytest.raises(measure.ZoocardsError) as error:
+        measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, hardware_name="NVIDIA V100")
+    assert str(error.value) == ("--hardware NVIDIA V100: this host has no nvidia-v100; it has amd-epyc (cpu: AMD EPYC). "
+                                "Run the verification on a host with that hardware (see `zoocards hardware`)")
+
+
+def test_cache_hit_starts_no_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_only: None) -> None:
     write_card(tmp_path / "cards", "cached", [("Tiny_A", "TinyNet")])
     cards = cards_of(tmp_path / "cards")
     measure.save_records(tmp_path / "m", "cached", [fake_record(j) for j in measure.plan(cards, tmp_path)])
@@ -95,16 +150,16 @@ def test_cache_hit_starts_no_subprocess(tmp_path: Path, monkeypatch: pytest.Monk
     assert (tmp_path / "m" / "cached.json").read_bytes() == before
 
 
-def test_changed_inputs_rerun_but_changed_claims_do_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changed_inputs_rerun_but_changed_claims_do_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_only: None) -> None:
     write_card(tmp_path / "cards", "keys", [("Tiny_A", "TinyNet"), ("Tiny_B", "TinyWide")])
     measure.save_records(tmp_path / "m", "keys", [fake_record(j) for j in measure.plan(cards_of(tmp_path / "cards"), tmp_path)])
     recorder = Recorder()
-    monkeypatch.setattr(measure, "run_job", recorder)
+    monkeypatch.setattr(measure, "run_jobs", recorder)
     # a claim is not an input of any measurement
     write_card(tmp_path / "cards", "keys", [("Tiny_A", "TinyNet"), ("Tiny_B", "TinyWide")], params="9.99")
-    measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"count"})
+    measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path)
     assert recorder.ran == []
-    # the input size is: both models' counts are stale
+    # the input size is: every measurement of both models is stale, each model's as one job
     write_card(tmp_path / "cards", "keys", [("Tiny_A", "TinyNet"), ("Tiny_B", "TinyWide")], size=16)
     measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"count"})
     assert sorted(recorder.ran) == [("Tiny_A", "count"), ("Tiny_B", "count")]
@@ -117,28 +172,80 @@ def test_changed_inputs_rerun_but_changed_claims_do_not(tmp_path: Path, monkeypa
     assert recorder.ran == [("Tiny_B", "count")]
 
 
-def test_latency_from_another_host_is_kept_until_its_inputs_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_compute_claim_off_the_count_asks_for_the_count_at_other_sizes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_only: None) -> None:
+    # fake_record counts 1728 MACs: a claim of 3.456 K (2 x MACs) or 1.75 K (within 5%) needs no other size
+    for flops, stale in [("0.003456", False), ("0.00175", False), ("0.0025", True)]:
+        write_card(tmp_path / "cards", "sizes", [("Tiny_A", "TinyNet")], flops=flops)
+        cards = cards_of(tmp_path / "cards")
+        count_job = next(j for j in measure.plan(cards, tmp_path) if j.kind == "count")
+        assert count_job.payload["claimed_flops"] == pytest.approx(float(flops) * 1e6)
+        assert measure.is_current(count_job, [fake_record(count_job)]) is not stale, flops
+        with_sizes = fake_record(count_job)
+        with_sizes["result"]["macs_at"] = {"256": 1728 * 1024}
+        assert measure.is_current(count_job, [with_sizes])
+
+
+def test_latency_from_another_cpu_answers_the_baseline_but_not_a_hardware_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_only: None) -> None:
     write_card(tmp_path / "cards", "lat", [("Tiny_A", "TinyNet")])
-    job = next(j for j in measure.plan(cards_of(tmp_path / "cards"), tmp_path) if j.kind == "latency")
-    elsewhere = measure.Job(job.card, job.model, job.kind, {**job.inputs, "hardware": {"cpu": "Other CPU", "cores": 64}}, job.payload)
-    assert elsewhere.key != job.key and elsewhere.reuse_key == job.reuse_key
-    measure.save_records(tmp_path / "m", "lat", [fake_record(elsewhere)])
+    jobs = [j for j in measure.plan(cards_of(tmp_path / "cards"), tmp_path) if j.kind == "latency"]
+    other_cpu = {"id": "intel-xeon-gold-6148", "name": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "kind": "cpu", "source": "/proc/cpuinfo"}
+    elsewhere = [measure.Job(j.card, j.model, j.kind, {**j.inputs, "target": t}, {**j.payload, "target": t}, t, True)
+                 for j in jobs for t in [{**j.target, "hardware": other_cpu["id"], "hardware_name": other_cpu["name"], "threads": 40}]]
+    assert all(e.key != j.key and e.reuse_key == j.reuse_key and e.identity != j.identity for e, j in zip(elsewhere, jobs))
+    measure.save_records(tmp_path / "m", "lat", [fake_record(e) for e in elsewhere])
     recorder = Recorder()
-    monkeypatch.setattr(measure, "run_job", recorder)
+    monkeypatch.setattr(measure, "run_jobs", recorder)
     measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"latency"})
     assert recorder.ran == []
+    # `verify --hardware amd-epyc` wants this host's own timings
+    measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"latency"}, hardware_name="AMD EPYC")
+    assert recorder.ran == [("Tiny_A", "latency"), ("Tiny_A", "latency")]
+    stored = measure.load_records(tmp_path / "m", "lat")
+    assert sorted(r["target"]["hardware"] for r in stored) == ["amd-epyc", "amd-epyc", "intel-xeon-gold-6148", "intel-xeon-gold-6148"]
+    recorder.ran.clear()
     write_card(tmp_path / "cards", "lat", [("Tiny_A", "TinyNet")], size=16)  # a non-hardware input changed
     measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"latency"})
-    assert recorder.ran == [("Tiny_A", "latency")]
+    assert recorder.ran == [("Tiny_A", "latency"), ("Tiny_A", "latency")]
 
 
-def test_records_file_is_sorted_stable_and_prunes_removed_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_merge_keeps_every_hosts_timing_and_replaces_a_legacy_one(cpu_only: None) -> None:
+    def timing(hardware: str, runtime: str, when: str, version: str = "1.32.0") -> dict[str, Any]:
+        target = {"hardware": hardware, "hardware_name": hardware, "hardware_kind": "gpu" if hardware.startswith("nvidia") else "cpu", "runtime": runtime,
+                  "runtime_version": version, "provider": "cpu", "precision": "FP32", "threads": 2}
+        return {"model": "A", "kind": "latency", "target": target, "measured_at": when, "status": "ok"}
+
+    legacy = {"model": "A", "kind": "latency", "measured_at": "2026-01-01", "status": "ok", "result": {"batch_sizes": {}}}
+    count = {"model": "A", "kind": "count", "measured_at": "2026-01-01", "status": "ok"}
+    merged = measure.merge_records([legacy, count, timing("nvidia-t4", "onnxruntime", "2026-01-02")], [timing("amd-epyc", "onnxruntime", "2026-01-03")])
+    assert [(r["kind"], (r.get("target") or {}).get("hardware")) for r in merged] == [("count", None), ("latency", "amd-epyc"), ("latency", "nvidia-t4")]
+    # a newer runtime version on the same target replaces the older one's record
+    newer = measure.merge_records(merged, [timing("amd-epyc", "onnxruntime", "2026-01-04", "1.33.0")])
+    assert [(r.get("target") or {}).get("runtime_version") for r in newer if r["kind"] == "latency"] == ["1.33.0", "1.32.0"]
+
+
+def test_merge_shards_keeps_the_timings_of_every_hardware_runner(tmp_path: Path) -> None:
+    def timing(hardware: str, kind: str, when: str) -> dict[str, Any]:
+        target = {"hardware": hardware, "hardware_name": hardware, "hardware_kind": kind, "runtime": "paddle-inference", "runtime_version": "3.3.1",
+                  "provider": "tensorrt" if kind == "gpu" else "onednn", "precision": "FP32", "threads": None if kind == "gpu" else 2}
+        return {"model": "A", "kind": "latency", "target": target, "measured_at": when, "status": "ok", "result": {"batches": {}}}
+
+    measure.save_records(tmp_path / "measurements", "c", [timing("amd-epyc", "cpu", "2026-01-01")])
+    measure.save_records(tmp_path / "t4", "c", [timing("amd-epyc", "cpu", "2026-01-01"), timing("nvidia-t4", "gpu", "2026-01-05")])
+    measure.save_records(tmp_path / "v100", "c", [timing("amd-epyc", "cpu", "2026-01-01"), timing("nvidia-v100", "gpu", "2026-01-06")])
+    measure.merge_shards([tmp_path / "t4", tmp_path / "v100"], tmp_path / "measurements")
+    merged = measure.load_records(tmp_path / "measurements", "c")
+    assert sorted(r["target"]["hardware"] for r in merged) == ["amd-epyc", "nvidia-t4", "nvidia-v100"]
+
+
+def test_records_file_is_sorted_stable_and_prunes_removed_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_only: None) -> None:
     write_card(tmp_path / "cards", "stable", [("Zeta", "TinyNet"), ("Alpha", "TinyWide")])
-    monkeypatch.setattr(measure, "run_job", Recorder())
-    measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"count", "export"})
+    monkeypatch.setattr(measure, "run_jobs", Recorder())
+    measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path)
     text = (tmp_path / "m" / "stable.json").read_text(encoding="utf-8")
     document = json.loads(text)
-    assert [(r["model"], r["kind"]) for r in document["records"]] == [("Alpha", "count"), ("Alpha", "export"), ("Zeta", "count"), ("Zeta", "export")]
+    identities = [(r["model"], r["kind"], (r.get("target") or {}).get("runtime")) for r in document["records"]]
+    assert identities == [("Alpha", "count", None), ("Alpha", "export", None), ("Alpha", "latency", "onnxruntime"), ("Alpha", "latency", "paddle-inference"),
+                          ("Zeta", "count", None), ("Zeta", "export", None), ("Zeta", "latency", "onnxruntime"), ("Zeta", "latency", "paddle-inference")]
     assert text == json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     assert [p.name for p in (tmp_path / "m").iterdir()] == ["stable.json"]  # no temporary file left behind
     write_card(tmp_path / "cards", "stable", [("Alpha", "TinyWide")])
@@ -146,13 +253,12 @@ def test_records_file_is_sorted_stable_and_prunes_removed_models(tmp_path: Path,
     assert {r["model"] for r in measure.load_records(tmp_path / "m", "stable")} == {"Alpha"}
 
 
-def test_strict_fails_on_unacknowledged_mismatch_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_strict_fails_on_unacknowledged_mismatch_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cpu_only: None) -> None:
     cards_dir = tmp_path / "cards"
     write_card(cards_dir, "strict", [("Tiny_A", "TinyNet")], params="0.500")  # measured 0.314 K
-    monkeypatch.setattr(measure, "run_job", Recorder())
+    monkeypatch.setattr(measure, "run_jobs", Recorder())
     assert measure.verify_command(cards_dir, tmp_path / "m", kinds={"count"}) == 0
-    # progress names the job and what is left: one 20 s count shared by two workers
-    assert "[1/1] strict: Tiny_A count … 10s left" in capsys.readouterr().err
+    assert "1 measurement(s) of 1 model(s) to run" in capsys.readouterr().err
     assert measure.verify_command(cards_dir, tmp_path / "m", kinds={"count"}, strict=True) == 1
     assert "mismatch: strict Tiny_A params (models[0].metrics.params): measured 0.000314 M, claimed 0.0005 M" in capsys.readouterr().out
     path = cards_dir / "strict.yaml"
@@ -166,37 +272,59 @@ def test_unknown_kind_is_a_user_error(tmp_path: Path) -> None:
         measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", tmp_path, kinds={"speed"})
 
 
-def test_a_crash_a_hang_and_a_hog_fail_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_names_each_model_job_and_what_is_left(capsys: pytest.CaptureFixture[str]) -> None:
+    jobs = [measure.Job("c", "A", kind, {}) for kind in ("count", "export", "latency", "latency")] + [measure.Job("c", "B", "count", {})]
+    groups = measure.group_jobs(jobs)
+    assert [(g.model, [j.kind for j in g.parts]) for g in groups] == [("A", ["count", "export", "latency", "latency"]), ("B", ["count"])]
+    progress = measure.Progress(groups, {"c/A/export": 30.0}, parallel=2)
+    progress.start(groups[0])
+    # (4 count + 30 export + 4 count) / 2 workers + 2 x 8 latency alone
+    assert capsys.readouterr().err == "[1/2] c: A count, export, latency ×2 … 35s left\n"
+
+
+def test_a_crash_a_hang_and_a_hog_fail_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_only: None) -> None:
+    """Each failure fails its own model only; the models after it run in fresh workers and are timed."""
     pytest.importorskip("paddle")
     pid_file = tmp_path / "hang.pid"
     monkeypatch.setenv("ZOOCARDS_TEST_PID_FILE", str(pid_file))
     models = [("Crashing", "Crash"), ("Hanging", "Hang"), ("Hogging", "Hog"), ("Fine", "TinyNet")]
     write_card(tmp_path / "cards", "broken", models)
-    records = measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", measure_root(tmp_path), kinds={"count"}, timeout_s=20, memory_mb=4096)
-    by_model = {r["model"]: r for r in records["broken"]}
-    assert by_model["Fine"]["status"] == "ok" and by_model["Fine"]["result"]["params"] == 314
-    assert (by_model["Crashing"]["status"], by_model["Crashing"]["reason"]) == ("failed", "RuntimeError: simulated crash while building")
-    assert (by_model["Hanging"]["status"], by_model["Hanging"]["reason"]) == ("failed", "timed out after 20 s")
-    assert (by_model["Hogging"]["status"], by_model["Hogging"]["reason"]) == ("failed", "killed: out of memory (limit 4096 MB)")
+    stats = measure.RunStats()
+    records = measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", ROOT, kinds={"count", "latency"}, timeout_s=15, memory_mb=4096, stats=stats)
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for record in records["broken"]:
+        by_model.setdefault(record["model"], []).append(record)
+    assert {(r["kind"], r["status"]) for r in by_model["Fine"]} == {("count", "ok"), ("latency", "ok")} and len(by_model["Fine"]) == 3
+    assert next(r for r in by_model["Fine"] if r["kind"] == "count")["result"]["params"] == 314
+    for model, reason in [("Crashing", "RuntimeError: simulated crash while building"), ("Hanging", "timed out after 15 s"), ("Hogging", "out of memory (limit 4096 MB)")]:
+        assert {(r["status"], r["reason"]) for r in by_model[model]} == {("failed", reason)}, model
     with pytest.raises(ProcessLookupError):  # the hung worker was killed, not left behind
         os.kill(int(pid_file.read_text()), 0)
+    # two workers to start with (Crashing, then Hogging, on the first; Hanging on the second), a fresh one after the hog
+    assert stats.workers_started == 3
 
 
-def measure_root(tmp_path: Path) -> Path:
-    """The directory a test card's builders resolve from: the repository (tests.fake_builders)."""
-    return Path(__file__).resolve().parent.parent
+def test_one_worker_serves_many_models(tmp_path: Path, cpu_only: None) -> None:
+    """paddle is imported once: three models, one worker process, each model built under its own name guard."""
+    pytest.importorskip("paddle")
+    write_card(tmp_path / "cards", "many", [("Tiny_A", "TinyNet"), ("Tiny_B", "TinyWide"), ("Tiny_C", "TinyNet")])
+    stats = measure.RunStats()
+    records = measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", ROOT, kinds={"count", "export"}, jobs=1, stats=stats)
+    assert stats.workers_started == 1
+    assert {(r["model"], r["kind"], r["status"]) for r in records["many"]} == {(m, k, "ok") for m in ("Tiny_A", "Tiny_B", "Tiny_C") for k in ("count", "export")}
+    assert {r["result"]["params"] for r in records["many"] if r["kind"] == "count"} == {314, 16 * 27 + 16 + 16 * 10 + 10}
+    assert set(stats.stages) == {"build", "count", "export", "check"} and stats.stages["build"]["count"] == 3
 
 
-def test_two_merged_shards_equal_one_full_run(tmp_path: Path) -> None:
+def test_two_merged_shards_equal_one_full_run(tmp_path: Path, cpu_only: None) -> None:
     pytest.importorskip("paddle")
     models = [("Tiny_A", "TinyNet"), ("Tiny_C", "TinyWide")]
     assert {measure.in_shard("shards", name, (1, 2)) for name, _ in models} == {True, False}  # both shards get work
     write_card(tmp_path / "cards", "shards", models)
     cards = cards_of(tmp_path / "cards")
-    root = measure_root(tmp_path)
-    full = measure.measure(cards, tmp_path / "full", root, kinds={"count"})["shards"]
-    measure.measure(cards, tmp_path / "s1", root, kinds={"count"}, shard=(1, 2))
-    measure.measure(cards, tmp_path / "s2", root, kinds={"count"}, shard=(2, 2))
+    full = measure.measure(cards, tmp_path / "full", ROOT, kinds={"count"}, jobs=1)["shards"]
+    measure.measure(cards, tmp_path / "s1", ROOT, kinds={"count"}, shard=(1, 2), jobs=1)
+    measure.measure(cards, tmp_path / "s2", ROOT, kinds={"count"}, shard=(2, 2), jobs=1)
     assert measure.load_records(tmp_path / "s1", "shards") and measure.load_records(tmp_path / "s2", "shards")
     measure.merge_shards([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
     merged = measure.load_records(tmp_path / "merged", "shards")

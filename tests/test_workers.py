@@ -90,15 +90,144 @@ def test_params_leave_out_batchnorm_running_statistics() -> None:
     assert (result["outputs"], result["output_shape"]) == (10, [1, 10])
 
 
+class SELayer(nn.Layer):
+    """A squeeze-excitation block as ppcls writes one: pool, reduce, expand, gate, scale."""
+
+    def __init__(self, channels: int, reduced: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2D(1)
+        self.reduce = nn.Conv2D(channels, reduced, 1)
+        self.relu = nn.ReLU()
+        self.expand = nn.Conv2D(reduced, channels, 1)
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x: Any) -> Any:
+        return x * self.gate(self.expand(self.relu(self.reduce(self.pool(x)))))
+
+
+class Breakdown(nn.Layer):
+    """Conv+BN+ReLU, an SE block, a residual add, pooling, a classifier and an unused auxiliary head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2D(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2D(8)
+        self.act = nn.ReLU()
+        self.se = SELayer(8, 2)
+        self.pool = nn.AdaptiveAvgPool2D(1)
+        self.fc = nn.Linear(8, 10)
+        self.aux_head = nn.Linear(8, 10)
+
+    def forward(self, x: Any) -> Any:
+        y = self.act(self.bn(self.conv(x)))
+        y = y + self.se(y)
+        return self.fc(paddle.flatten(self.pool(y), 1))
+
+
+def test_count_breakdown_by_hand() -> None:
+    result = count.count(Breakdown(), [1, 3, 4, 4])
+    # conv 3*8*9 per position x 16 positions, the SE's 1x1 convs 8*2 and 2*8 at one position, fc 8*10
+    assert result["macs"] == 3 * 8 * 9 * 16 + 16 + 16 + 80
+    assert result["params_by_kind"] == {
+        "bias": 8 + 2 + 8 + 10 + 10,  # conv, SE reduce, SE expand, fc, aux_head
+        "se": (8 * 2 + 2) + (2 * 8 + 8),
+        "head": 8 * 10 + 10, "head_in": 8,
+        "aux": 8 * 10 + 10,
+    }
+    assert result["macs_extra"] == {
+        "bn": 8 * 16,
+        "act": 8 * 16 + 2 + 8,  # ReLU on the feature map, the SE's ReLU and gate
+        "pool": 8 + 8,  # the SE's squeeze and the final pooling, one element per channel each
+        "elementwise": 8 * 16 + 8 * 16,  # the SE's scaling and the residual add
+        "bias": 8 * 16 + 2 + 8 + 10,
+        "se": 16 + 16,
+    }
+    assert "macs_at" not in result
+
+
+def test_macs_at_other_sizes_only_when_the_claim_is_off() -> None:
+    from tests.fake_builders import TinyNet
+
+    model = TinyNet()
+    macs = count.count(model, [1, 3, 8, 8])["macs"]
+    assert macs == 216 * 64 + 80
+    assert "macs_at" not in count.count(model, [1, 3, 8, 8], claimed_flops=macs * 1.04)
+    assert "macs_at" not in count.count(model, [1, 3, 8, 8], claimed_flops=macs * 2.04)  # FLOPs = 2 x MACs
+    at = count.count(model, [1, 3, 8, 8], claimed_flops=macs * 3)["macs_at"]
+    assert at == {str(size): 216 * size * size + 80 for size in (224, 256, 288, 320, 384, 448, 512)}
+
+
+def test_se_blocks_are_found_by_class_or_attribute_name() -> None:
+    class SqueezeExcite(nn.Layer):
+        pass
+
+    cases = [("blocks.0.se", nn.Layer()), ("blocks.0._se", nn.Layer()), ("stage.se_1", nn.Layer()), ("stage.attn", SqueezeExcite()),
+             ("x.squeeze_excitation", nn.Layer()), ("stage.seq", nn.Layer()), ("stage.conv", nn.Layer()), ("stage.0", SELayer(4, 1))]
+    assert [count.is_se_block(path, layer) for path, layer in cases] == [True, True, True, True, True, False, False, True]
+
+
+def test_ppcls_logger_is_ready_before_a_legendary_model_is_built() -> None:
+    import logging
+
+    from zoocards.workers.common import add_ppcls_to_path, init_ppcls_logger
+
+    add_ppcls_to_path()
+    from ppcls.utils import logger
+
+    init_ppcls_logger()
+    assert logger._logger is not None and logger._logger.level == logging.ERROR
+
+
+def test_sane_init_makes_every_batchnorm_output_unit_variance() -> None:
+    net = Wrap(nn.Conv2D(3, 16, 3, padding=1), nn.BatchNorm2D(16), nn.ReLU(), nn.Conv2D(16, 16, 3, padding=1), nn.BatchNorm2D(16))
+    batch = export.random_batch({"input_size": 8, "channels": 3}, 4, export.CALIBRATION_SEED)
+    export.sane_init(net, batch)
+    with paddle.no_grad():
+        out = net(paddle.to_tensor(batch)).numpy()
+    # the last BatchNorm normalises what it receives on the calibration batch: mean 0, variance 1 per channel
+    assert abs(out.mean(axis=(0, 2, 3))).max() < 1e-4
+    assert abs(out.var(axis=(0, 2, 3)) - 1).max() < 1e-3
+
+
 def test_export_matches_paddle_on_a_tiny_net(tmp_path: Path) -> None:
     from tests.fake_builders import TinyNet
 
     model = TinyNet()
     model.eval()
     result = export.export_and_check(model, {"input_size": 8, "channels": 3}, tmp_path)
-    assert result["passed"] is True
+    assert result["passed"] is True and "divergence" not in result
     assert result["max_rel_err"] <= compare.ONNX_MAX_RELATIVE_ERROR
     assert result["opset"] == 13 and result["onnx_bytes"] == (tmp_path / "model.onnx").stat().st_size
+    assert (result["init"], result["batch"]) == ("fan_in_normal+bn_calibrated", 2)
+    assert (tmp_path / "model.json").exists() or (tmp_path / "model.pdmodel").exists()  # what Paddle Inference times
+
+
+def test_a_mistranslated_layer_is_named_by_the_bisection(tmp_path: Path) -> None:
+    """An export whose second convolution computes something else: the check fails and names that layer."""
+    import onnx
+    from onnx import numpy_helper
+
+    net = Wrap(nn.Conv2D(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2D(8, 8, 3, padding=1), nn.ReLU(), nn.Linear(8 * 8 * 8, 10))
+    job = {"input_size": 8, "channels": 3}
+    batch = export.random_batch(job)
+    export.sane_init(net, export.random_batch(job, 2, export.CALIBRATION_SEED))
+    with paddle.no_grad():
+        expected = net(paddle.to_tensor(batch)).numpy()
+    onnx_path = export.export_onnx(net, job, tmp_path)
+    graph = onnx.load(str(onnx_path))
+    second_conv = [node for node in graph.graph.node if node.op_type == "Conv"][1]
+    # paddle2onnx stores weights as initializers or as Constant nodes
+    weights = next((t for t in graph.graph.initializer if t.name == second_conv.input[1]), None)
+    if weights is None:
+        constant = next(n for n in graph.graph.node if second_conv.input[1] in n.output)
+        weights = next(a.t for a in constant.attribute if a.name == "value")
+    weights.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weights) * 1.5, weights.name))
+    onnx.save(graph, str(onnx_path))
+    result = export.check(net, onnx_path, batch, expected)
+    assert result["passed"] is False
+    divergence = result["divergence"]
+    assert (divergence["found"], divergence["layer"], divergence["type"], divergence["last_matching_layer"]) == (True, "body.2", "Conv2D", "body.1")
+    assert divergence["input_rel_err"] < 1e-5 and divergence["output_rel_err"] > 0.1
 
 
 def test_export_comparison_fails_on_different_outputs() -> None:
@@ -109,22 +238,154 @@ def test_export_comparison_fails_on_different_outputs() -> None:
     assert export.compare_outputs(expected, [[1.0, -2.0]])["reason"] == "output shapes differ: paddle [1, 3], onnxruntime [1, 2]"
 
 
-def test_latency_statistics_and_script_on_a_tiny_net(tmp_path: Path) -> None:
+def test_timing_method_warms_up_then_runs_until_the_budget_is_spent() -> None:
+    now = [0.0]
+    durations = iter([0.1, 0.1, 0.010, 0.020, 0.030, 0.040, 0.050, 0.060])
+
+    def run() -> None:
+        now[0] += next(durations)
+
+    stats = latency.time_runs(run, warmup=2, budget_s=0.145, min_repeats=3, max_repeats=100, clock=lambda: now[0])
+    # two warm-up runs (the second starts before the budget is spent), then 10..50 ms until 150 ms >= 145 ms
+    assert (stats["warmup"], stats["repeats"]) == (2, 5)
+    assert stats["median_ms"] == pytest.approx(30) and stats["p10_ms"] == pytest.approx(14) and stats["p90_ms"] == pytest.approx(46)
+    assert stats["cv"] == pytest.approx(15.8113883 / 30) and stats["min_ms"] == pytest.approx(10)
+
+
+def cpu_target(runtime: str, provider: str, precision: str = "FP32", threads: int | None = 1) -> dict[str, Any]:
+    return {"hardware": "amd-epyc", "hardware_name": "AMD EPYC", "hardware_kind": "cpu", "runtime": runtime, "runtime_version": "x",
+            "provider": provider, "precision": precision, "threads": threads}
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TinyNet exported once: model.onnx and the model Paddle saved, as a model job leaves them."""
     from tests.fake_builders import TinyNet
 
-    onnx_path = export.export_and_check(TinyNet(), {"input_size": 8, "channels": 3, "keep_dir": str(tmp_path)}, tmp_path)["onnx_path"]
-    result = latency.bench(Path(onnx_path), {"input_size": 8, "batch_sizes": [1, 2], "budget_s": 0.2, "threads": 1})
-    assert [(r["provider"], r["batch_size"], r["threads"]) for r in result["runs"]][:2] == [("CPUExecutionProvider", 1, 1), ("CPUExecutionProvider", 2, 1)]
-    for run in result["runs"]:
-        assert run["min_ms"] <= run["median_ms"] <= run["p90_ms"] <= run["max_ms"]
-        assert run["repeats"] >= 3
+    workdir = tmp_path_factory.mktemp("tiny")
+    export.export_and_check(TinyNet(), {"input_size": 8, "channels": 3}, workdir)
+    return workdir
+
+
+@pytest.mark.parametrize("runtime, provider", [("onnxruntime", "cpu"), ("paddle-inference", "onednn"), ("paddle-inference", "cpu")])
+def test_both_runtimes_time_the_same_export_on_this_cpu(tiny_export: Path, runtime: str, provider: str) -> None:
+    part = {"target": cpu_target(runtime, provider), "batches": [2, 1], "budget": {"budget_s": 0.1}}
+    result = latency.time_target(tiny_export, {"input_size": 8, "channels": 3}, part)
+    assert sorted(result["batches"]) == ["1", "2"] and result["threads"] == 1 and len(result["load_avg"]) == 3
+    for stats in result["batches"].values():
+        assert stats["min_ms"] <= stats["p10_ms"] <= stats["median_ms"] <= stats["p90_ms"]
+        assert stats["repeats"] >= 5 and stats["warmup"] >= 1 and stats["cv"] >= 0
+
+
+@pytest.mark.parametrize("target, reason", [
+    (cpu_target("onnxruntime", "cpu", "FP16"), "onnxruntime's CPUExecutionProvider has no FP16 kernels for most operators; an FP16 model would time casts, not FP16 compute"),
+    (cpu_target("onnxruntime", "cpu", "INT8"), "INT8 needs a model quantised on calibration images, which zoocards does not have"),
+    (cpu_target("paddle-inference", "onednn", "FP16"), "Paddle Inference has no FP16 kernels on a CPU (oneDNN offers bfloat16, which is another precision)"),
+    (cpu_target("paddle-inference", "onednn", "INT8"), "INT8 needs a model quantised on calibration images, which zoocards does not have"),
+    ({**cpu_target("onnxruntime", "cuda", threads=None), "hardware": "nvidia-t4", "hardware_kind": "gpu"},
+     f"this onnxruntime build ({__import__('onnxruntime').__version__}) has no CUDAExecutionProvider; install the build that has it (onnxruntime-gpu for cuda/tensorrt)"),
+    ({**cpu_target("tensorrt-native", "tensorrt", threads=None), "hardware": "nvidia-t4", "hardware_kind": "gpu"},
+     "zoocards cannot drive the runtime tensorrt-native; it times onnxruntime and Paddle Inference"),
+])
+def test_what_cannot_run_here_is_not_run_with_the_reason(tiny_export: Path, target: dict[str, Any], reason: str) -> None:
+    with pytest.raises(latency.NotRun) as error:
+        latency.time_target(tiny_export, {"input_size": 8, "channels": 3}, {"target": target, "batches": [1]})
+    assert str(error.value) == reason
+
+
+def test_paddle_gpu_without_a_cuda_build_is_not_run(tiny_export: Path) -> None:
+    target = {**cpu_target("paddle-inference", "tensorrt", threads=None), "hardware": "nvidia-t4", "hardware_kind": "gpu"}
+    with pytest.raises(latency.NotRun, match=r"^paddlepaddle .* here is the CPU build; install paddlepaddle-gpu to time tensorrt$"):
+        latency.time_target(tiny_export, {"input_size": 8, "channels": 3}, {"target": target, "batches": [1]})
+
+
+def test_onnxruntime_gpu_providers_with_a_fake_runtime(tiny_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: onnxruntime is faked to list CUDA and TensorRT and to record the session it is asked for."""
+    import onnxruntime as ort
+
+    sessions: list[tuple[str, list[Any]]] = []
+
+    class FakeSession:
+        def __init__(self, path: str, sess_options: Any = None, providers: list[Any] | None = None) -> None:
+            sessions.append((Path(path).name, list(providers or [])))
+
+        def get_inputs(self) -> list[Any]:
+            return [type("Input", (), {"name": "x"})()]
+
+        def run(self, outputs: Any, feed: dict[str, Any]) -> list[Any]:
+            return [feed["x"]]
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(ort, "InferenceSession", FakeSession)
+    gpu = {"hardware": "nvidia-t4", "hardware_name": "Tesla T4", "hardware_kind": "gpu", "runtime": "onnxruntime", "runtime_version": "x", "threads": None}
+    for provider, precision in [("tensorrt", "FP16"), ("tensorrt", "FP32"), ("cuda", "FP16"), ("cuda", "FP32")]:
+        result = latency.time_target(tiny_export, {"input_size": 8, "channels": 3}, {"target": {**gpu, "provider": provider, "precision": precision}, "batches": [1, 4], "budget": {"budget_s": 0.01}})
+        assert sorted(result["batches"]) == ["1", "4"] and result["threads"] is None
+    assert sessions == [
+        ("model.onnx", [("TensorrtExecutionProvider", {"trt_fp16_enable": True})]),
+        ("model.onnx", ["TensorrtExecutionProvider"]),
+        ("model.fp16.onnx", ["CUDAExecutionProvider"]),  # converted by onnxruntime's float16 tool, FP32 inputs and outputs kept
+        ("model.onnx", ["CUDAExecutionProvider"]),
+    ]
+
+
+def test_paddle_inference_gpu_and_tensorrt_with_a_fake_config(tiny_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: paddle claims a CUDA build, and paddle.inference's Config and predictor are fakes that record the calls."""
+    from paddle import inference
+
+    calls: list[tuple[Any, ...]] = []
+
+    class FakeConfig:
+        def __init__(self, program: str, params: str) -> None:
+            calls.append(("Config", Path(program).name, Path(params).name))
+
+        def __getattr__(self, name: str) -> Any:
+            return lambda *args, **kwargs: calls.append((name, *args, *sorted(kwargs.items())))
+
+    class FakeHandle:
+        def reshape(self, shape: list[int]) -> None:
+            pass
+
+        def copy_from_cpu(self, batch: Any) -> None:
+            pass
+
+    class FakePredictor:
+        def get_input_names(self) -> list[str]:
+            return ["x"]
+
+        def get_input_handle(self, name: str) -> FakeHandle:
+            return FakeHandle()
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(paddle, "is_compiled_with_cuda", lambda: True)
+    monkeypatch.setattr(inference, "Config", FakeConfig)
+    monkeypatch.setattr(inference, "create_predictor", lambda config: FakePredictor())
+    gpu = {"hardware": "nvidia-t4", "hardware_name": "Tesla T4", "hardware_kind": "gpu", "runtime": "paddle-inference", "runtime_version": "x", "threads": None}
+    job = {"input_size": 8, "channels": 3}
+    latency.time_target(tiny_export, job, {"target": {**gpu, "provider": "tensorrt", "precision": "FP16"}, "batches": [1, 8], "budget": {"budget_s": 0.01}})
+    program = "model.json" if (tiny_export / "model.json").exists() else "model.pdmodel"
+    assert calls[:1] == [("Config", program, "model.pdiparams")]
+    assert ("enable_use_gpu", 256, 0) in calls
+    assert ("enable_tensorrt_engine", ("max_batch_size", 8), ("min_subgraph_size", 3), ("precision_mode", inference.PrecisionType.Half),
+            ("use_calib_mode", False), ("use_static", False), ("workspace_size", 1 << 30)) in calls
+    assert ("set_trt_dynamic_shape_info", {"x": [1, 3, 8, 8]}, {"x": [8, 3, 8, 8]}, {"x": [8, 3, 8, 8]}) in calls
+    calls.clear()
+    latency.time_target(tiny_export, job, {"target": {**gpu, "provider": "cuda", "precision": "FP32"}, "batches": [1], "budget": {"budget_s": 0.01}})
+    assert ("enable_use_gpu", 256, 0, inference.PrecisionType.Float32) in calls and not any(c[0] == "enable_tensorrt_engine" for c in calls)
+
+
+def test_latency_script_times_an_onnx_file(tiny_export: Path) -> None:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_latency.py"), "--onnx", onnx_path, "--input-size", "8", "--batch-sizes", "1", "--budget", "0.2"],
+        [sys.executable, str(ROOT / "scripts" / "bench_latency.py"), "--onnx", str(tiny_export / "model.onnx"), "--input-size", "8", "--batch-sizes", "1,2", "--budget", "0.1"],
         capture_output=True, text=True, timeout=300, check=True,
     )
-    table, line = out.stdout.strip().splitlines()[:-1], out.stdout.strip().splitlines()[-1]
-    assert table[0].split()[:3] == ["model", "provider", "batch"]
-    assert json.loads(line)[0]["result"]["batch_sizes"]["1"]["median_ms"] > 0
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].split()[:4] == ["model", "runtime/provider", "prec", "batch"]
+    assert [line.split()[3] for line in lines[1:-1]] == ["1", "2"]
+    record = json.loads(lines[-1])[0]
+    assert record["target"]["runtime"] == "onnxruntime" and record["result"]["batches"]["1"]["median_ms"] > 0
 
 
 def test_preprocessing_resizes_the_short_side_then_centre_crops(tmp_path: Path) -> None:
@@ -167,6 +428,23 @@ def test_accuracy_list_file_errors_name_the_line(tmp_path: Path) -> None:
     (tmp_path / "val_list.txt").write_text("a.png 1\nb.png\n", encoding="utf-8")
     with pytest.raises(accuracy.WorkerError, match=r"val_list.txt:2: expected 'relative/path label', got 'b.png'"):
         accuracy.read_list(tmp_path / "val_list.txt")
+
+
+LEGENDARY = "ppcls.arch.backbone.legendary_models."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("builder, size, params", [
+    ("resnet:ResNet50", 224, 25557032), ("vgg:VGG16", 224, 138353320), ("mobilenet_v1:MobileNetV1", 224, 4231976),
+    ("mobilenet_v3:MobileNetV3_large_x1_0", 224, 5480206), ("hrnet:HRNet_W18_C", 224, 21295164), ("inception_v3:InceptionV3", 299, 23834568),
+    ("esnet:ESNet_x1_0", 224, 4620318), ("mobilenet_v4:MobileNetV4_conv_small", 224, 3774024),
+])
+def test_legendary_models_build_and_count(builder: str, size: int, params: int) -> None:
+    """The eight ppcls legendary modules that failed while ppcls's logger was None (issue 15)."""
+    from zoocards.workers.common import build_model
+
+    result = count.count(build_model({"builder": LEGENDARY + builder}), [1, 3, size, size])
+    assert (result["params"], result["outputs"]) == (params, 1000)
 
 
 @pytest.mark.slow

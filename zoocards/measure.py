@@ -1,10 +1,25 @@
-"""Stage 3: re-run what the cards claim, in subprocesses, and keep the results.
+"""Stage 3: re-run what the cards claim, in persistent worker processes, and keep the results.
 
-Plans one job per (model, kind) from the cards, keys each job by a hash of every input that
-can change its result, skips jobs whose stored record has the same key, runs the others as
-`python -m zoocards.workers.<kind>` (one process per model, killed when it overruns its
-time or memory limit) and writes `measurements/<card id>.json` atomically with stable
-ordering. Paddle is never imported here: package versions come from importlib.metadata.
+Planning. One `Job` per record to produce: (model, kind) for `count`, `export` and
+`accuracy`, and (model, "latency", target) for every place a model is timed (see
+`latency_targets`). Each job is keyed by a hash of every input that can change its result;
+a job whose stored record has the same key is current and skipped.
+
+Running. The stale jobs of a model form one `ModelJob`: the network is built once and runs
+count -> sane init -> export -> ONNX check, and the latency targets are timed on that same
+export (no rebuild, no re-export). When only some kinds of a model are stale, only those run
+(a stale latency still exports, without checking or touching the export record).
+`WorkerPool` keeps `parallel` worker processes (`python -m zoocards.workers.serve`), each
+importing paddle once and serving many models. Builds, counts, exports and checks run side by
+side; a model's exported files then wait in a spool directory, and timings run alone on the
+machine, in batches: when the spool holds `SPOOL_MODELS` models or `SPOOL_BYTES` bytes, or no
+other work is left, the pool stops handing out models, lets the running ones finish and
+times the spooled exports one after another. A crash, a hang (a stage overrunning its
+timeout) or running out of memory (RLIMIT_AS) fails only the model it hit: its worker's
+process group is killed and the next model gets a fresh worker.
+
+Storing. `measurements/<card id>.json` is written atomically with stable ordering after every
+record. Paddle is never imported here: package versions come from importlib.metadata.
 """
 
 from __future__ import annotations
@@ -12,42 +27,68 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from zoocards import compare, write
+from zoocards import compare, hardware, units, write
 from zoocards.errors import CardError, ZoocardsError
 from zoocards.load import Card, card_paths, load_file
 from zoocards.lock import project_lock
-from zoocards.workers.common import host_info, package_versions, utc_now
+from zoocards.workers.common import host_info, package_versions, usable_cores, utc_now
+from zoocards.workers.count import needs_other_sizes
 
 SCHEMA_VERSION = 1
 KINDS = ("count", "export", "accuracy", "latency")
 # Versions that decide what a measurement means (the spec of issue 3), read without importing.
 KEY_PACKAGES = ("paddlepaddle", "paddle2onnx", "onnxruntime", "paddleclas")
 # Bumped when a worker changes what it measures, so old records become stale.
-WORKER_VERSION = {"count": 1, "export": 1, "latency": 1, "accuracy": 1}
-# Seconds a job may run before its process group is killed. Export of a 45-GMAC model
-# takes about a minute here; latency is budgeted per batch size by the worker itself.
-DEFAULT_TIMEOUT_S = {"count": 600.0, "export": 1200.0, "accuracy": 3600.0, "latency": 1800.0}
+# count 2: params_by_kind, macs_extra, macs_at; export 2: sane initialisation and bisection;
+# latency 2: one record per target, the statistics of zoocards.workers.latency.
+WORKER_VERSION = {"count": 2, "export": 2, "latency": 2, "accuracy": 1}
+# Seconds a stage may run before its worker's process group is killed (`--timeout` sets them
+# all). A ViT-L/16 at 384 takes ~30 s to build and ~70 s to export here, three times that
+# on a busy host; `start` covers importing paddle.
+DEFAULT_TIMEOUT_S = {"start": 300.0, "build": 900.0, "count": 900.0, "export": 1800.0, "check": 900.0, "latency": 1200.0, "accuracy": 3600.0}
 # Address-space limit per worker. paddle maps a few GB of virtual memory before it
-# computes anything; 12 GB leaves room for two 130M-parameter exports side by side on a
+# computes anything; 12 GB leaves room for two 300M-parameter exports side by side on a
 # 24 GB machine.
 DEFAULT_MEMORY_MB = 12288
+# A worker whose resident memory passed this after a model is replaced by a fresh one:
+# allocators keep what the biggest model needed, and the next one may be bigger still.
+RECYCLE_RSS_MB = 5000
+# The spool of exports waiting to be timed (see the module docstring): timings start when it
+# holds this many models or bytes, so that each quiet period serves many timings.
+SPOOL_MODELS = 40
+SPOOL_BYTES = 6 * 1024**3
 # Seconds each kind usually takes, for the first ETA before any record says better.
-TYPICAL_S = {"count": 20.0, "export": 40.0, "accuracy": 60.0, "latency": 60.0}
-# Latency timing budget per batch size (see zoocards.workers.latency).
-LATENCY_BUDGET = {"warmup": 3, "budget_s": 10.0, "max_repeats": 200, "min_repeats": 3}
+TYPICAL_S = {"count": 4.0, "export": 15.0, "accuracy": 60.0, "latency": 8.0}
+# Latency method (zoocards.workers.latency): warm-up runs, then timed runs for `budget_s`
+# seconds per batch size, at least `min_repeats`, at most `max_repeats`. The figures and the
+# arithmetic that chose them: ARCHITECTURE.md, "Measurements".
+LATENCY_BUDGET = {"warmup": 2, "budget_s": 2.0, "min_repeats": 5, "max_repeats": 200}
+# The export check's batch: 2 catches exports that fixed the batch dimension at 1.
+CHECK_BATCH = 2
+# Every model with a builder is timed at batch 1 on this host's CPU with these runtimes and
+# providers (the claims' own targets come on top, where this host has their hardware).
+BASELINE_RUNTIMES = (("onnxruntime", "cpu"), ("paddle-inference", "onednn"))
+# Runtimes zoocards.workers.latency can drive, and the provider a claim means when it names none.
+DEFAULT_PROVIDER = {("onnxruntime", "cpu"): "cpu", ("onnxruntime", "gpu"): "cuda", ("paddle-inference", "cpu"): "onednn", ("paddle-inference", "gpu"): "cuda"}
+# What identifies a latency record besides its model: where and how it ran. The runtime's
+# version is recorded but is not part of it: a re-run with a newer version replaces the record.
+TARGET_IDENTITY = ("hardware", "hardware_kind", "runtime", "provider", "precision", "threads")
 # Failure texts that mean the process ran out of memory (RLIMIT_AS makes allocations fail).
 _OUT_OF_MEMORY = re.compile(r"MemoryError|bad_alloc|Cannot allocate memory|ResourceExhausted|out of memory", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -55,13 +96,17 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @dataclass
 class Job:
-    """One measurement to run: its identity, the inputs it is keyed by, what the worker reads."""
+    """One record to produce: its identity, the inputs it is keyed by, what the worker reads."""
 
     card: str
     model: str
     kind: str
     inputs: dict[str, Any]
     payload: dict[str, Any] = field(default_factory=dict)
+    target: dict[str, Any] | None = None
+    # A baseline CPU timing: any CPU host's current record of the same runtime answers it,
+    # so a CI runner with another CPU does not re-time the whole zoo (see `is_current`).
+    baseline: bool = False
 
     @property
     def key(self) -> str:
@@ -69,12 +114,36 @@ class Job:
 
     @property
     def reuse_key(self) -> str:
-        """The key without the hardware: a latency measured elsewhere stays valid for its host."""
-        return _sha256_json({k: v for k, v in self.inputs.items() if k != "hardware"})
+        """The key without where it ran: equal for the same timing made on another host."""
+        return _sha256_json({k: v for k, v in self.inputs.items() if k != "target"})
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        return record_identity({"model": self.model, "kind": self.kind, "target": self.target})
 
     @property
     def label(self) -> str:
-        return f"{self.model} {self.kind}"
+        if self.target is None:
+            return f"{self.model} {self.kind}"
+        return f"{self.model} latency ({target_label(self.target)})"
+
+
+def record_identity(record: dict[str, Any]) -> tuple[Any, ...]:
+    """(model, kind) of a record, plus where it ran for a latency record (see TARGET_IDENTITY)."""
+    if record["kind"] != "latency":
+        return (record["model"], record["kind"])
+    target = record.get("target") or {}
+    return (record["model"], "latency", *(target.get(k) for k in TARGET_IDENTITY))
+
+
+def target_label(target: dict[str, Any]) -> str:
+    """`amd-epyc onnxruntime/cpu FP32 2 threads`."""
+    threads = f" {target['threads']} threads" if target.get("threads") else ""
+    return f"{target['hardware']} {target['runtime']}/{target['provider']} {target['precision']}{threads}"
+
+
+def _sort_key(record: dict[str, Any]) -> tuple[str, str, str]:
+    return (record["model"], record["kind"], json.dumps([str(x) for x in record_identity(record)[2:]]))
 
 
 def _sha256_json(value: Any) -> str:
@@ -105,6 +174,68 @@ def _builder_identity(builder: str, root: Path) -> dict[str, Any]:
             if candidate.is_file():
                 return {"builder": builder, "builder_sha256": _sha256_file(candidate)}
     return {"builder": builder, "builder_sha256": None}
+
+
+def runtime_version(runtime: str) -> str | None:
+    """The installed version of a runtime (its CPU or GPU distribution), read without importing it."""
+    names = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "paddle-inference": ("paddlepaddle", "paddlepaddle-gpu")}.get(runtime, ())
+    found = package_versions(tuple(names))
+    return next((version for version in found.values() if version), None)
+
+
+def latency_targets(card: Card, model: str, devices: list[dict[str, str]], only: str | None = None) -> list[tuple[dict[str, Any], list[int], bool]]:
+    """(target, batch sizes, baseline?) for every timing of `model` this host should make.
+
+    Baseline: batch 1 on this host's CPU with each of BASELINE_RUNTIMES, every core pinned.
+    Claims (hardware.claim_targets): each claim whose hardware this host has and whose runtime
+    zoocards can drive, at the claimed provider (the runtime's usual one when none is named),
+    precision, threads and batch size; claims of one target share a record. `only` (a
+    hardware name or id) keeps the targets on that hardware, none of them a baseline.
+    """
+    cores = usable_cores()
+    groups: dict[tuple[Any, ...], tuple[dict[str, Any], set[int], bool]] = {}
+
+    def add(target: dict[str, Any], batch: int, baseline: bool) -> None:
+        ident = tuple(target.get(k) for k in TARGET_IDENTITY)
+        known = groups.get(ident)
+        if known is None:
+            groups[ident] = (target, {batch}, baseline)
+        else:
+            known[1].add(batch)
+            groups[ident] = (known[0], known[1], known[2] and baseline)
+
+    for cpu in (d for d in devices if d["kind"] == "cpu"):
+        for runtime, provider in BASELINE_RUNTIMES:
+            add(_target(cpu, runtime, provider, "FP32", cores), 1, True)
+    for claim in hardware.claim_targets(card):
+        if claim.model != model or claim.runtime is None or not hardware.runnable(claim, devices):
+            continue
+        kind = "cpu" if claim.hardware_kind == "cpu" else "gpu"
+        chosen = claim.provider or DEFAULT_PROVIDER.get((claim.runtime, kind))
+        if (claim.runtime, kind) not in DEFAULT_PROVIDER or chosen is None:
+            continue  # a runtime zoocards cannot drive: the claim stays not_run, saying so
+        device = next(d for d in devices if d["id"] == claim.hardware_id and d["kind"] == claim.hardware_kind)
+        threads = claim.threads or (cores if kind == "cpu" else None)
+        add(_target(device, claim.runtime, chosen, claim.precision or "FP32", threads), claim.batch_size, False)
+    out = [(target, sorted(batches), baseline) for target, batches, baseline in groups.values()]
+    if only is not None:
+        wanted = hardware.normalise(only)
+        out = [(target, batches, False) for target, batches, _ in out if target["hardware"] == wanted]
+    return out
+
+
+def _target(device: dict[str, str], runtime: str, provider: str, precision: str, threads: int | None) -> dict[str, Any]:
+    return {"hardware": device["id"], "hardware_name": device["name"], "hardware_kind": device["kind"], "runtime": runtime,
+            "runtime_version": runtime_version(runtime), "provider": provider, "precision": precision, "threads": threads}
+
+
+def claimed_flops(card: Card, model: dict[str, Any]) -> float | None:
+    """The card's compute claim for a model as a plain count in its own convention (for `macs_at`)."""
+    value = model.get("metrics", {}).get("flops")
+    if value is None:
+        return None
+    scale = units.model_metric_unit(card.data["units"], "flops")
+    return float(units.as_decimal(card.raw_number(("models", card.data["models"].index(model), "metrics", "flops")) or str(value)).scaleb(units.EXPONENT[scale]))
 
 
 def batch_sizes(card: Card) -> list[int]:
@@ -142,13 +273,12 @@ def _dataset_identity(data_dir: Path) -> dict[str, Any]:
     return {"list_sha256": _sha256_file(list_file), "images": len(lines), "bytes": total}
 
 
-def plan(cards: list[Card], root: Path) -> list[Job]:
-    """Every job the cards call for on this machine, in a stable order."""
+def plan(cards: list[Card], root: Path, *, only_hardware: str | None = None, devices: list[dict[str, str]] | None = None) -> list[Job]:
+    """Every job the cards call for on this machine, in a stable order (`only_hardware`: its latency jobs only)."""
     versions = package_versions(KEY_PACKAGES)
-    hardware = host_fingerprint()
+    devices = hardware.this_host() if devices is None else devices
     jobs: list[Job] = []
     for card in cards:
-        sizes = batch_sizes(card)
         for model in card.data["models"]:
             if not model.get("builder"):
                 continue  # nothing to build: every figure of the model is "not re-run"
@@ -159,13 +289,16 @@ def plan(cards: list[Card], root: Path) -> list[Job]:
                 "channels": int(evaluation.get("channels", 3)),
                 "versions": versions,
             }
-            payload = {"builder": model["builder"], "input_size": int(model["input_size"]), "channels": base["channels"]}
-            for kind in ("count", "export"):
-                jobs.append(Job(card.id, model["name"], kind, {"kind": kind, "worker": WORKER_VERSION[kind], **base}, dict(payload)))
-            latency_inputs = {"kind": "latency", "worker": WORKER_VERSION["latency"], **base, "batch_sizes": sizes, "threads": None, "budget": LATENCY_BUDGET, "hardware": hardware}
-            jobs.append(Job(card.id, model["name"], "latency", latency_inputs, {**payload, "batch_sizes": sizes, **LATENCY_BUDGET}))
+            payload = {"builder": model["builder"], "input_size": int(model["input_size"]), "channels": base["channels"], "check_batch": CHECK_BATCH}
+            if only_hardware is None:
+                count_job = Job(card.id, model["name"], "count", {"kind": "count", "worker": WORKER_VERSION["count"], **base}, {**payload, "claimed_flops": claimed_flops(card, model)})
+                export_job = Job(card.id, model["name"], "export", {"kind": "export", "worker": WORKER_VERSION["export"], **base, "check_batch": CHECK_BATCH}, dict(payload))
+                jobs.extend([count_job, export_job])
+            for target, batches, baseline in latency_targets(card, model["name"], devices, only_hardware):
+                inputs = {"kind": "latency", "worker": WORKER_VERSION["latency"], **base, "batches": batches, "budget": LATENCY_BUDGET, "target": target}
+                jobs.append(Job(card.id, model["name"], "latency", inputs, {**payload, "batches": batches, "budget": LATENCY_BUDGET, "target": target}, target, baseline))
             weights = find_weights(model["weights"], root) if model.get("weights") else None
-            data_dir = find_dataset(card, root)
+            data_dir = find_dataset(card, root) if only_hardware is None else None
             if weights and data_dir:
                 accuracy_inputs = {
                     "kind": "accuracy",
@@ -186,16 +319,62 @@ def in_shard(card: str, model: str, shard: tuple[int, int]) -> bool:
     return digest % count == index - 1
 
 
-def is_current(job: Job, record: dict[str, Any] | None) -> bool:
-    """A record answers a job when it was keyed the same (latency: ignoring the host)."""
-    if record is None:
-        return False
-    if job.kind == "latency":
-        return bool(record.get("reuse_key") == job.reuse_key)
-    return bool(record.get("key") == job.key)
+def is_current(job: Job, records: list[dict[str, Any]]) -> bool:
+    """Whether a card's stored records answer a job.
+
+    The record of the job's identity must carry the job's key. A count record must also
+    carry `macs_at` when the card's compute claim is off the count by more than 5% (so a
+    claim edited off the count re-counts at other sizes). A baseline CPU timing is also
+    answered by a current record of the same runtime, provider and precision from another
+    CPU host.
+    """
+    mine = next((r for r in records if record_identity(r) == job.identity), None)
+    if mine is not None and mine.get("key") == job.key:
+        if job.kind == "count" and mine.get("status") == "ok":
+            result = mine.get("result") or {}
+            return "macs_at" in result or not needs_other_sizes(job.payload.get("claimed_flops"), int(result.get("macs") or 0))
+        return True
+    if job.baseline and job.target is not None:
+        same = ("hardware_kind", "runtime", "provider", "precision")
+        return any(r["kind"] == "latency" and r["model"] == job.model and r.get("reuse_key") == job.reuse_key
+                   and all((r.get("target") or {}).get(k) == job.target[k] for k in same) for r in records)
+    return False
 
 
 # --- running ----------------------------------------------------------------------------
+
+
+@dataclass
+class ModelJob:
+    """The stale jobs of one model, run by one worker on one build (and one timing task)."""
+
+    card: str
+    model: str
+    parts: list[Job]
+    spool: Path | None = None  # where a model task leaves the exported files for timing
+    spool_ready: bool = False
+    spool_bytes: int = 0
+    answered: set[int] = field(default_factory=set)
+    started: float = 0.0
+
+    @property
+    def timed(self) -> list[int]:
+        return [i for i, job in enumerate(self.parts) if job.kind == "latency"]
+
+    def message(self, op: str, task_id: int) -> dict[str, Any]:
+        """The JSON line a worker reads for this model's `op` ("model" or "time")."""
+        wanted = [i for i in (self.timed if op == "time" else range(len(self.parts))) if i not in self.answered]
+        first = self.parts[wanted[0]] if wanted else self.parts[0]
+        return {**first.payload, "op": op, "id": task_id, "model": self.model, "dir": str(self.spool) if self.spool else None,
+                "parts": [{**self.parts[i].payload, "part": i, "kind": self.parts[i].kind} for i in wanted]}
+
+
+def group_jobs(jobs: list[Job]) -> list[ModelJob]:
+    """The jobs of each (card, model) together, in the order their models first appear."""
+    groups: dict[tuple[str, str], ModelJob] = {}
+    for job in jobs:
+        groups.setdefault((job.card, job.model), ModelJob(job.card, job.model, [])).parts.append(job)
+    return list(groups.values())
 
 
 def _limit_memory(memory_mb: int | None) -> Callable[[], None] | None:
@@ -209,100 +388,126 @@ def _limit_memory(memory_mb: int | None) -> Callable[[], None] | None:
     return apply
 
 
-def _last_line(text: str) -> str:
-    lines = [_ANSI.sub("", line).strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    return lines[-1] if lines else ""
+def _last_line(lines: Iterable[str]) -> str:
+    cleaned = [_ANSI.sub("", line).strip() for line in lines]
+    cleaned = [line for line in cleaned if line]
+    return cleaned[-1] if cleaned else ""
 
 
-def run_job(job: Job, root: Path, timeout_s: float, memory_mb: int | None) -> dict[str, Any]:
-    """Run one job in its own process group; always returns a record, never raises for the job's failure."""
-    # The card's repository first (builders such as zoocards.demo or tests.*), then this package's.
-    path = [str(root), str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]
-    env = {**os.environ, "POLYGRAPHY_AUTOINSTALL_DEPS": "0", "PYTHONPATH": os.pathsep.join(filter(None, path))}
-    started = time.monotonic()
-    status, reason, result = "failed", None, None
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", f"zoocards.workers.{job.kind}"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+class Worker:
+    """One `zoocards.workers.serve` process: its pipes, the task it runs and that task's deadline."""
+
+    def __init__(self, number: int, root: Path, memory_mb: int | None, events: "queue.Queue[tuple[Worker, dict[str, Any] | None]]") -> None:
+        # The card's repository first (builders such as zoocards.demo or tests.*), then this package's.
+        path = [str(root), str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]
+        env = {**os.environ, "POLYGRAPHY_AUTOINSTALL_DEPS": "0", "PYTHONPATH": os.pathsep.join(filter(None, path))}
+        self.number = number
+        self.memory_mb = memory_mb
+        self.stderr: deque[str] = deque(maxlen=60)
+        self.ready = False
+        self.task: tuple[str, ModelJob, int] | None = None  # (op, model job, task id)
+        self.stage = "start"
+        self.deadline = time.monotonic() + DEFAULT_TIMEOUT_S["start"]
+        self.limit_s = DEFAULT_TIMEOUT_S["start"]
+        self.rss_mb = 0.0
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "zoocards.workers.serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=root, env=env, start_new_session=True, preexec_fn=_limit_memory(memory_mb),
         )
-    except OSError as exc:
-        reason = f"could not start the worker: {exc}"
-    else:
+        threading.Thread(target=self._read_events, args=(events,), daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_events(self, events: "queue.Queue[tuple[Worker, dict[str, Any] | None]]") -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            try:
+                events.put((self, json.loads(raw)))
+            except ValueError:
+                self.stderr.append(raw.decode("utf-8", "replace"))
+        events.put((self, None))  # the process closed its events: it ended
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for raw in self.process.stderr:
+            self.stderr.append(raw.decode("utf-8", "replace"))
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+        self.process.stdin.flush()
+
+    def kill(self) -> None:
         try:
-            stdout, stderr = process.communicate(json.dumps(job.payload).encode("utf-8"), timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            stdout, stderr = process.communicate()
-            reason = f"timed out after {timeout_s:g} s"
-        except BaseException:  # Ctrl-C: do not leave the worker running
-            _kill_group(process)
-            process.wait()
-            raise
-        else:
-            err = stderr.decode("utf-8", "replace")
-            if process.returncode == 0:
-                try:
-                    result = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
-                    status = "ok"
-                except (ValueError, IndexError):
-                    reason = "the worker printed no JSON result"
-            elif memory_mb and (process.returncode == -signal.SIGKILL or _OUT_OF_MEMORY.search(err)):
-                reason = f"killed: out of memory (limit {memory_mb} MB)"
-            elif process.returncode < 0:
-                reason = f"killed by signal {signal.Signals(-process.returncode).name}" + (f": {_last_line(err)}" if _last_line(err) else "")
-            else:
-                reason = _last_line(err) or f"exited with status {process.returncode}"
-    env_info = result.pop("env", None) if result else None
-    record: dict[str, Any] = {
-        "model": job.model,
-        "kind": job.kind,
-        "key": job.key,
-        "inputs": job.inputs,
-        "status": status,
-        "reason": reason,
-        "result": result,
-        "measured_at": utc_now(),
-        "duration_s": round(time.monotonic() - started, 1),
-        "env": env_info,
-    }
-    if job.kind == "latency":
-        record["reuse_key"] = job.reuse_key
-    return record
+            os.killpg(self.process.pid, signal.SIGKILL)  # the worker's own children (if any) too
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        """Let the worker finish its loop (stdin closed), killing it if it does not."""
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self.process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+            self.process.wait()
+
+    def death_reason(self) -> str:
+        """Why the process ended, from its exit status and the last thing it wrote on stderr."""
+        code = self.process.wait()
+        text = "".join(self.stderr)
+        last = _last_line(self.stderr)
+        if self.memory_mb and (code == -signal.SIGKILL or _OUT_OF_MEMORY.search(text)):
+            return f"killed: out of memory (limit {self.memory_mb} MB)"
+        if code < 0:
+            return f"killed by signal {signal.Signals(-code).name}" + (f": {last}" if last else "")
+        return last or f"the worker exited with status {code}"
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # the worker's own children (if any) too
-    except ProcessLookupError:
-        pass
+@dataclass
+class RunStats:
+    """Where a run's time went: wall and CPU seconds per stage, each model's wall time, the biggest worker."""
+
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_model_s: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0
+    side_by_side_s: float = 0.0
+    alone_s: float = 0.0
+    workers_started: int = 0
+
+    def add_stages(self, stages: dict[str, dict[str, float]]) -> None:
+        for name, spent in stages.items():
+            mine = self.stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "count": 0})
+            mine["wall_s"] += spent.get("wall_s", 0.0)
+            mine["cpu_s"] += spent.get("cpu_s", 0.0)
+            mine["count"] += 1
 
 
 class Progress:
-    """`[7/26] RegNetX_4GF export … 1m20s left` on stderr, the ETA from typical durations."""
+    """`[7/26] regnet: RegNetX_4GF count, export, latency ×2 … 1m20s left` on stderr, the ETA from earlier durations."""
 
-    def __init__(self, jobs: list[Job], estimates: dict[str, float], parallel: int) -> None:
-        self.total = len(jobs)
-        self.remaining = {id(j): estimates.get(f"{j.card}/{j.model}/{j.kind}", TYPICAL_S[j.kind]) for j in jobs}
-        self.parallel = {id(j): (1 if j.kind == "latency" else max(1, parallel)) for j in jobs}
-        self.done = 0
+    def __init__(self, groups: list[ModelJob], estimates: dict[str, float], parallel: int) -> None:
+        self.total = len(groups)
+        self.parallel = max(1, parallel)
         self.started = 0
-        self.lock = threading.Lock()
+        self.left = {id(job): estimates.get(f"{job.card}/{job.model}/{job.kind}", TYPICAL_S[job.kind]) for group in groups for job in group.parts}
+        self.alone = {id(job) for group in groups for job in group.parts if job.kind == "latency"}
 
-    def start(self, job: Job) -> None:
-        with self.lock:
-            self.started += 1
-            left = sum(seconds / self.parallel[key] for key, seconds in self.remaining.items())
-            print(f"[{self.started}/{self.total}] {job.card}: {job.label} … {_duration(left)} left", file=sys.stderr, flush=True)
+    def eta(self) -> float:
+        return sum(s if key in self.alone else s / self.parallel for key, s in self.left.items())
+
+    def start(self, group: ModelJob) -> None:
+        self.started += 1
+        kinds: dict[str, int] = {}
+        for job in group.parts:
+            kinds[job.kind] = kinds.get(job.kind, 0) + 1
+        what = ", ".join(kind if n == 1 else f"{kind} ×{n}" for kind, n in kinds.items())
+        print(f"[{self.started}/{self.total}] {group.card}: {group.model} {what} … {_duration(self.eta())} left", file=sys.stderr, flush=True)
 
     def finish(self, job: Job, record: dict[str, Any]) -> None:
-        with self.lock:
-            self.done += 1
-            self.remaining.pop(id(job), None)
-            if record["status"] != "ok":
-                print(f"    {job.card}: {job.label} failed: {record['reason']}", file=sys.stderr, flush=True)
+        self.left.pop(id(job), None)
+        if record["status"] == "failed":
+            print(f"    {job.card}: {job.label} failed: {record['reason']}", file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -314,33 +519,230 @@ def _duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def run_jobs(jobs: list[Job], root: Path, *, timeout_s: float | None = None, memory_mb: int | None = DEFAULT_MEMORY_MB, parallel: int = 2, estimates: dict[str, float] | None = None, on_record: Callable[[Job, dict[str, Any]], None] | None = None) -> list[tuple[Job, dict[str, Any]]]:
-    """Run jobs: count/export/accuracy `parallel` at a time, then latency alone, one by one."""
-    progress = Progress(jobs, estimates or {}, parallel)
+class WorkerPool:
+    """Runs model jobs on `parallel` persistent workers and their timings alone (see the module docstring)."""
+
+    def __init__(self, groups: list[ModelJob], root: Path, *, timeout_s: float | None, memory_mb: int | None, parallel: int,
+                 progress: Progress, on_record: Callable[[Job, dict[str, Any]], None], stats: RunStats) -> None:
+        self.root = root
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.parallel = max(1, parallel)
+        self.progress = progress
+        self.on_record = on_record
+        self.stats = stats
+        self.events: queue.Queue[tuple[Worker, dict[str, Any] | None]] = queue.Queue()
+        self.workers: list[Worker] = []
+        self.spool_root = Path(tempfile.mkdtemp(prefix="zoocards-spool-"))
+        self.models: deque[ModelJob] = deque()
+        self.timings: deque[ModelJob] = deque()
+        self.spool_bytes = 0
+        self.timing_mode = False
+        self.task_ids = 0
+        for group in groups:
+            if all(job.kind == "latency" and job.payload.get("onnx") for job in group.parts):
+                self.timings.append(group)  # an ONNX file to time as it is: nothing to build
+            else:
+                self.models.append(group)
+
+    # -- records ----------------------------------------------------------------------
+
+    def _record(self, group: ModelJob, index: int, status: str, reason: str | None, result: dict[str, Any] | None, duration_s: float, env: dict[str, Any] | None) -> None:
+        if index in group.answered:
+            return
+        group.answered.add(index)
+        job = group.parts[index]
+        record: dict[str, Any] = {"model": job.model, "kind": job.kind, "key": job.key, "inputs": job.inputs, "status": status, "reason": reason,
+                                  "result": result, "measured_at": utc_now(), "duration_s": round(duration_s, 1), "env": env}
+        if job.kind == "latency":
+            record["target"] = job.target
+            record["reuse_key"] = job.reuse_key
+        self.progress.finish(job, record)
+        self.on_record(job, record)
+
+    def _fail_rest(self, op: str, group: ModelJob, reason: str) -> None:
+        """Every part the ended task still owed fails with `reason` (its timings too, unless its files wait in the spool)."""
+        owed = group.timed if op == "time" else [i for i in range(len(group.parts)) if not (group.spool_ready and i in group.timed)]
+        for index in owed:
+            self._record(group, index, "failed", reason, None, 0.0, None)
+
+    # -- workers ------------------------------------------------------------------------
+
+    def _spawn(self) -> Worker:
+        worker = Worker(len(self.workers) + self.stats.workers_started, self.root, self.memory_mb, self.events)
+        self.stats.workers_started += 1
+        self.workers.append(worker)
+        return worker
+
+    def _dispatch(self, op: str, group: ModelJob) -> None:
+        worker = next((w for w in self.workers if w.task is None), None) or self._spawn()
+        self.task_ids += 1
+        if op == "model":
+            group.spool = self.spool_root / str(self.task_ids)
+            group.started = time.monotonic()
+            self.progress.start(group)
+        worker.task = (op, group, self.task_ids)
+        if worker.ready:
+            worker.stage, worker.limit_s = "dispatch", DEFAULT_TIMEOUT_S["start"]
+            worker.deadline = time.monotonic() + worker.limit_s
+        try:
+            worker.send(group.message(op, self.task_ids))
+        except OSError:
+            pass  # the worker died meanwhile: its end event fails the task
+
+    def _retire(self, worker: Worker) -> None:
+        self.workers.remove(worker)
+        worker.close()
+
+    def _ended(self, worker: Worker, reason: str | None = None) -> None:
+        """A worker died, was killed or hit its limit: fail what it owed, forget it."""
+        if worker in self.workers:
+            self.workers.remove(worker)
+        worker.kill()
+        why = reason or worker.death_reason()
+        if worker.task is not None:
+            op, group, _ = worker.task
+            worker.task = None
+            self._fail_rest(op, group, why)
+            self._finish_task(op, group)
+
+    def _finish_task(self, op: str, group: ModelJob) -> None:
+        if op == "model":
+            self.stats.per_model_s[f"{group.card}/{group.model}"] = time.monotonic() - group.started
+            if group.spool_ready and any(i not in group.answered for i in group.timed):
+                self.timings.append(group)
+                return
+        else:
+            self.stats.per_model_s[f"{group.card}/{group.model}"] = self.stats.per_model_s.get(f"{group.card}/{group.model}", 0.0) + time.monotonic() - group.started
+        if group.spool is not None:
+            self.spool_bytes -= group.spool_bytes
+            shutil.rmtree(group.spool, ignore_errors=True)
+
+    # -- events -------------------------------------------------------------------------
+
+    def _handle(self, worker: Worker, event: dict[str, Any] | None) -> None:
+        if event is None:
+            if worker in self.workers:
+                self._ended(worker)
+            return
+        kind = event.get("event")
+        if kind == "ready":
+            worker.ready = True
+            worker.rss_mb = float(event.get("rss_mb") or 0)
+            worker.stage, worker.limit_s = "dispatch", DEFAULT_TIMEOUT_S["start"]
+            worker.deadline = time.monotonic() + worker.limit_s
+            return
+        if worker.task is None:
+            return
+        op, group, task_id = worker.task
+        if event.get("id") != task_id:
+            return
+        if kind == "stage":
+            if worker.stage in ("start", "dispatch") and op == "model":
+                group.started = time.monotonic()  # a model's time starts with its first stage, not with a worker's start
+            worker.stage = str(event["stage"])
+            worker.limit_s = self.timeout_s or DEFAULT_TIMEOUT_S.get(worker.stage, DEFAULT_TIMEOUT_S["export"])
+            worker.deadline = time.monotonic() + worker.limit_s
+        elif kind == "result":
+            self._record(group, int(event["part"]), event["status"], event.get("reason"), event.get("result"), float(event.get("duration_s") or 0), event.get("env"))
+        elif kind == "spooled":
+            group.spool_ready = True
+            group.spool_bytes = int(event.get("bytes") or 0)
+            self.spool_bytes += group.spool_bytes
+        elif kind == "oom":
+            self._ended(worker, f"out of memory (limit {self.memory_mb} MB)" if self.memory_mb else "out of memory")
+        elif kind == "done":
+            self.stats.add_stages(event.get("stages") or {})
+            worker.rss_mb = float(event.get("rss_mb") or 0)
+            self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.rss_mb)
+            worker.task = None
+            self._fail_rest(op, group, "the worker answered nothing for this measurement")
+            self._finish_task(op, group)
+            if worker.rss_mb > RECYCLE_RSS_MB:
+                self._retire(worker)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def _busy(self) -> list[Worker]:
+        return [w for w in self.workers if w.task is not None]
+
+    def _schedule(self) -> None:
+        busy = self._busy()
+        full = len(self.timings) >= SPOOL_MODELS or self.spool_bytes >= SPOOL_BYTES
+        if not self.timing_mode and self.timings and (full or not self.models):
+            self.timing_mode = True  # stop handing out models; time once the running ones finish
+        if self.timing_mode:
+            if not busy and self.timings:
+                group = self.timings.popleft()
+                group.started = time.monotonic()
+                self._dispatch("time", group)
+            elif not busy and not self.timings:
+                self.timing_mode = False
+        if not self.timing_mode:
+            while self.models and len(self._busy()) < self.parallel:
+                self._dispatch("model", self.models.popleft())
+
+    def run(self) -> None:
+        """Until every model is measured and timed; kills every worker on the way out."""
+        mode_started, was_timing = time.monotonic(), False
+        try:
+            while self.models or self.timings or self._busy():
+                self._schedule()
+                if self.timing_mode != was_timing:
+                    now = time.monotonic()
+                    if was_timing:
+                        self.stats.alone_s += now - mode_started
+                    else:
+                        self.stats.side_by_side_s += now - mode_started
+                    mode_started, was_timing = now, self.timing_mode
+                busy = self._busy()
+                if not busy:
+                    continue
+                wait = max(0.05, min(w.deadline for w in busy) - time.monotonic())
+                try:
+                    worker, event = self.events.get(timeout=min(wait, 5.0))
+                except queue.Empty:
+                    for late in [w for w in busy if time.monotonic() > w.deadline]:
+                        self._ended(late, f"timed out after {late.limit_s:g} s" + ("" if late.stage in ("build", "count", "export", "check", "latency", "accuracy") else f" ({late.stage})"))
+                    continue
+                self._handle(worker, event)
+            now = time.monotonic()
+            if was_timing:
+                self.stats.alone_s += now - mode_started
+            else:
+                self.stats.side_by_side_s += now - mode_started
+        finally:
+            for worker in list(self.workers):
+                if worker.task is None:
+                    worker.close()
+                else:
+                    worker.kill()
+            shutil.rmtree(self.spool_root, ignore_errors=True)
+
+
+def run_jobs(jobs: list[Job], root: Path, *, timeout_s: float | None = None, memory_mb: int | None = DEFAULT_MEMORY_MB, parallel: int = 2,
+             estimates: dict[str, float] | None = None, on_record: Callable[[Job, dict[str, Any]], None] | None = None,
+             stats: RunStats | None = None) -> list[tuple[Job, dict[str, Any]]]:
+    """Run jobs, one model job per model on `parallel` persistent workers, timings alone; (job, record) in the order they finished."""
+    groups = group_jobs(jobs)
+    stats = stats if stats is not None else RunStats()
     results: list[tuple[Job, dict[str, Any]]] = []
-    lock = threading.Lock()
 
-    def one(job: Job) -> None:
-        progress.start(job)
-        record = run_job(job, root, timeout_s or DEFAULT_TIMEOUT_S[job.kind], memory_mb)
-        progress.finish(job, record)
-        with lock:
-            results.append((job, record))
-            if on_record:
-                on_record(job, record)
+    def keep(job: Job, record: dict[str, Any]) -> None:
+        results.append((job, record))
+        if on_record:
+            on_record(job, record)
 
-    shared = [j for j in jobs if j.kind != "latency"]
-    alone = [j for j in jobs if j.kind == "latency"]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for future in [pool.submit(one, job) for job in shared]:
-            future.result()
-    side_by_side = time.perf_counter() - started
-    for job in alone:  # timing runs with nothing else on the machine
-        one(job)
+    progress = Progress(groups, estimates or {}, parallel)
+    WorkerPool(groups, root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=parallel, progress=progress, on_record=keep, stats=stats).run()
     if results:
-        print(stage_summary([record for _, record in results], side_by_side, time.perf_counter() - started - side_by_side, parallel), file=sys.stderr, flush=True)
+        print(stage_summary([record for _, record in results], stats.side_by_side_s, stats.alone_s, parallel), file=sys.stderr, flush=True)
     return results
+
+
+def run_job(job: Job, root: Path, timeout_s: float, memory_mb: int | None) -> dict[str, Any]:
+    """Run one job in a worker of its own; always returns a record, never raises for the job's failure."""
+    return run_jobs([job], root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=1)[0][1]
 
 
 def stage_summary(records: list[dict[str, Any]], side_by_side_s: float, alone_s: float, parallel: int) -> str:
@@ -383,36 +785,43 @@ def parse_records(path: Path, data: bytes) -> list[dict[str, Any]]:
 
 
 def save_records(measurements_dir: Path, card_id: str, records: Iterable[dict[str, Any]]) -> Path:
-    """Write one card's records atomically, sorted by (model, kind), so diffs stay small."""
+    """Write one card's records atomically, sorted by identity (model, kind, target), so diffs stay small."""
     measurements_dir.mkdir(parents=True, exist_ok=True)
     path = _measurement_path(measurements_dir, card_id)
-    ordered = sorted(records, key=lambda r: (r["model"], r["kind"]))
+    ordered = sorted(records, key=_sort_key)
     text = json.dumps({"schema_version": SCHEMA_VERSION, "card": card_id, "records": ordered}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     write.atomic_write_bytes(path, text.encode("utf-8"))
     return path
 
 
 def merge_records(existing: list[dict[str, Any]], new: Iterable[dict[str, Any]], models: set[str] | None = None) -> list[dict[str, Any]]:
-    """`existing` with each (model, kind) of `new` replaced; records of models not in `models` dropped."""
-    by_identity = {(r["model"], r["kind"]): r for r in existing}
+    """`existing` with the record of each identity of `new` replaced; records of models not in `models` dropped.
+
+    Identity is (model, kind), and for a latency record also its target (TARGET_IDENTITY):
+    timings of one model on several hosts, runtimes or precisions coexist. A latency record
+    written before timings had targets is replaced by any new timing of its model.
+    """
+    by_identity = {record_identity(r): r for r in existing}
     for record in new:
-        by_identity[(record["model"], record["kind"])] = record
+        if record["kind"] == "latency" and record.get("target") is not None:
+            by_identity.pop(record_identity({"model": record["model"], "kind": "latency", "target": None}), None)
+        by_identity[record_identity(record)] = record
     kept = [r for r in by_identity.values() if models is None or r["model"] in models]
-    return sorted(kept, key=lambda r: (r["model"], r["kind"]))
+    return sorted(kept, key=_sort_key)
 
 
 def merge_shards(shard_dirs: list[Path], measurements_dir: Path) -> list[Path]:
-    """Fold the measurement files of several shard runs into `measurements_dir`."""
+    """Fold the measurement files of several shard runs (or hardware runners) into `measurements_dir`."""
     written = []
     card_ids = sorted({p.stem for d in shard_dirs for p in d.glob("*.json")})
     for card_id in card_ids:
         records = load_records(measurements_dir, card_id)
         for shard_dir in shard_dirs:
             shard_records = load_records(shard_dir, card_id)
-            current = {(r["model"], r["kind"]): r for r in records}
+            current = {record_identity(r): r for r in records}
             # A shard also carries the records it did not run (copied from its checkout):
             # take a record from it only when it is newer than the one already merged.
-            newer = [r for r in shard_records if (r["model"], r["kind"]) not in current or r.get("measured_at", "") > current[(r["model"], r["kind"])].get("measured_at", "")]
+            newer = [r for r in shard_records if record_identity(r) not in current or r.get("measured_at", "") > current[record_identity(r)].get("measured_at", "")]
             records = merge_records(records, newer)
         written.append(save_records(measurements_dir, card_id, records))
     return written
@@ -451,20 +860,37 @@ def load_cards(cards_dir: Path) -> list[Card]:
     return cards
 
 
-def measure(cards: list[Card], measurements_dir: Path, root: Path, *, force: bool = False, shard: tuple[int, int] | None = None, kinds: set[str] | None = None, models: set[str] | None = None, timeout_s: float | None = None, memory_mb: int | None = DEFAULT_MEMORY_MB, jobs: int = 2) -> dict[str, list[dict[str, Any]]]:
-    """Run the stale jobs of `cards` and save; returns every card's records afterwards."""
+def check_hardware(name: str, devices: list[dict[str, str]]) -> str:
+    """The id of `--hardware NAME` when this host has it; a user error naming what it has otherwise."""
+    wanted = hardware.normalise(name)
+    if not any(d["id"] == wanted for d in devices):
+        have = ", ".join(f"{d['id']} ({d['kind']}: {d['name']})" for d in devices) or "nothing zoocards can identify"
+        raise ZoocardsError(f"--hardware {name}: this host has no {wanted}; it has {have}. Run the verification on a host with that hardware (see `zoocards hardware`)")
+    return wanted
+
+
+def measure(cards: list[Card], measurements_dir: Path, root: Path, *, force: bool = False, shard: tuple[int, int] | None = None, kinds: set[str] | None = None,
+            models: set[str] | None = None, timeout_s: float | None = None, memory_mb: int | None = DEFAULT_MEMORY_MB, jobs: int = 2,
+            hardware_name: str | None = None, stats: RunStats | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Run the stale jobs of `cards` and save; returns every card's records afterwards.
+
+    `hardware_name` (`verify --hardware`): only the latency targets on that hardware of this
+    host, each re-timed here unless this host's own record is current.
+    """
     if kinds and not kinds <= set(KINDS):
         raise ZoocardsError(f"unknown measurement kind(s) {', '.join(sorted(kinds - set(KINDS)))}; choose from {', '.join(KINDS)}")
     if shard is not None and not 1 <= shard[0] <= shard[1]:
         raise ZoocardsError(f"shard {shard[0]}/{shard[1]}: write i/n with 1 <= i <= n, e.g. 2/4")
+    devices = hardware.this_host()
+    if hardware_name is not None:
+        check_hardware(hardware_name, devices)
     records = {card.id: load_records(measurements_dir, card.id) for card in cards}
-    stored = {(card, r["model"], r["kind"]): r for card, rs in records.items() for r in rs}
     todo = [
-        job for job in plan(cards, root)
+        job for job in plan(cards, root, only_hardware=hardware_name, devices=devices)
         if (kinds is None or job.kind in kinds)
         and (models is None or job.model in models)
         and (shard is None or in_shard(job.card, job.model, shard))
-        and (force or not is_current(job, stored.get((job.card, job.model, job.kind))))
+        and (force or not is_current(job, records[job.card]))
     ]
     builders = {card.id: {m["name"] for m in card.data["models"] if m.get("builder")} for card in cards}
     lock = threading.Lock()
@@ -477,8 +903,8 @@ def measure(cards: list[Card], measurements_dir: Path, root: Path, *, force: boo
             save_records(measurements_dir, job.card, records[job.card])
 
     if todo:
-        print(f"{len(todo)} measurement(s) to run", file=sys.stderr)
-    run_jobs(todo, root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=jobs, estimates=_estimates(records), on_record=save)
+        print(f"{len(todo)} measurement(s) of {len(group_jobs(todo))} model(s) to run", file=sys.stderr)
+    run_jobs(todo, root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=jobs, estimates=_estimates(records), on_record=save, stats=stats)
     with project_lock(root, what="verify"):
         for card in cards:  # drop records of models that lost their builder or left the card
             stored_now = load_records(measurements_dir, card.id)
@@ -488,11 +914,13 @@ def measure(cards: list[Card], measurements_dir: Path, root: Path, *, force: boo
     return records
 
 
-def verify_command(cards_dir: Path, measurements_dir: Path, *, force: bool = False, strict: bool = False, shard: tuple[int, int] | None = None, kinds: set[str] | None = None, models: set[str] | None = None, timeout_s: float | None = None, memory_mb: int | None = None, jobs: int = 2) -> int:
+def verify_command(cards_dir: Path, measurements_dir: Path, *, force: bool = False, strict: bool = False, shard: tuple[int, int] | None = None, kinds: set[str] | None = None,
+                   models: set[str] | None = None, timeout_s: float | None = None, memory_mb: int | None = None, jobs: int = 2, hardware_name: str | None = None) -> int:
     """Re-run stale measurements, save them, print the summary; 1 under strict on unacknowledged mismatches."""
     cards = load_cards(cards_dir)
     root = cards_dir.resolve().parent
-    records = measure(cards, measurements_dir, root, force=force, shard=shard, kinds=kinds, models=models, timeout_s=timeout_s, memory_mb=memory_mb or DEFAULT_MEMORY_MB, jobs=jobs)
+    records = measure(cards, measurements_dir, root, force=force, shard=shard, kinds=kinds, models=models, timeout_s=timeout_s,
+                      memory_mb=memory_mb or DEFAULT_MEMORY_MB, jobs=jobs, hardware_name=hardware_name)
     verifications = compare.verify(cards, records, host_fingerprint())
     print(format_summary(compare.summary(verifications)))
     mismatches = [v for v in verifications if v["status"] == "mismatch"]

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from zoocards.workers.common import Job, WorkerError, build_model, environment, export_onnx, log, ort_session, run
+from zoocards.workers.common import Job, WorkerError, build_model, environment, export_onnx, log, ort_session
 
 # PaddleClas ImageNet evaluation defaults (ResizeImage resize_short=256, CropImage size=224,
 # NormalizeImage with the ImageNet mean/std).
@@ -94,7 +94,7 @@ def evaluate(onnx_path: Path, job: Job) -> dict[str, Any]:
 
 
 def main(job: Job) -> dict[str, Any]:
-    """Worker entry point: load weights, export, evaluate."""
+    """Load the job's weights, export, evaluate (or evaluate the job's ONNX file)."""
     if job.get("onnx"):
         result = evaluate(Path(job["onnx"]), job)
     else:
@@ -106,6 +106,3 @@ def main(job: Job) -> dict[str, Any]:
     result["env"] = environment(job.get("threads"))
     return result
 
-
-if __name__ == "__main__":
-    run(main)

@@ -1,22 +1,22 @@
-"""What every worker shares: the JSON protocol, builders, export and provenance.
+"""What every worker shares: builders, export, onnxruntime sessions and provenance.
 
-Nothing here imports paddle at module level, so the protocol helpers stay cheap; the
-functions that need paddle import it when called.
+Nothing here imports paddle at module level, so the helpers stay cheap; the functions that
+need paddle import it when called. The process that runs them is `zoocards.workers.serve`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import importlib
 import importlib.metadata
 import importlib.util
-import json
+import logging
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,50 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def rss_mb() -> float | None:
+    """This process's resident memory in MB (VmRSS), None where /proc is absent."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def free_memory() -> None:
+    """Give back what the last model held: Python garbage, then the GPU cache when there is one."""
+    gc.collect()
+    paddle = sys.modules.get("paddle")
+    if paddle is not None and paddle.device.is_compiled_with_cuda():
+        paddle.device.cuda.empty_cache()
+
+
+_ppcls_logger_ready = False
+
+
+def init_ppcls_logger() -> None:
+    """Initialise ppcls's logger once per process, errors only, on stderr.
+
+    ppcls modules log through `ppcls.utils.logger`, whose logger is None until
+    `init_logger()` runs (PaddleClas's own tools call it first); the legendary models
+    (ResNet, VGG, MobileNetV1/V3/V4, HRNet, InceptionV3, ESNet) warn while they are built
+    and fail with "'NoneType' object has no attribute 'warning'" without it.
+    """
+    global _ppcls_logger_ready
+    if _ppcls_logger_ready:
+        return
+    from ppcls.utils import logger
+
+    # The handler writes to sys.stdout as it is at this moment: the worker points it at stderr.
+    stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        logger.init_logger(log_level=logging.ERROR)
+    finally:
+        sys.stdout = stdout
+    _ppcls_logger_ready = True
+
+
 def add_ppcls_to_path() -> None:
     """Make `import ppcls` work without `import paddleclas` (whose __init__ needs cv2)."""
     spec = importlib.util.find_spec("paddleclas")
@@ -134,6 +178,7 @@ def resolve_builder(spec: str) -> Callable[..., Any]:
         raise WorkerError(f"builder {spec!r} is not of the form module:callable")
     if module_name.split(".")[0] == "ppcls":
         add_ppcls_to_path()
+        init_ppcls_logger()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -148,14 +193,19 @@ def build_model(job: Job, weights: str | None = None) -> Any:
     """Build the job's architecture in eval mode, loading `weights` (.pdparams) if given.
 
     Builders are called with no arguments: the card's figures describe the zoo's default
-    configuration, and the output width is checked against `num_classes` afterwards.
+    configuration, and the output width is checked against `num_classes` afterwards. The
+    build runs under a fresh `unique_name.guard()`: old-style layers name their parameters
+    process-wide, and a worker builds many models.
     """
     builder = resolve_builder(job["builder"])
     if "paddle" in sys.modules:  # a builder that never imported paddle has nothing to seed
         import paddle
 
         paddle.seed(int(job.get("seed", 0)))
-    model = builder()
+        with paddle.utils.unique_name.guard():
+            model = builder()
+    else:
+        model = builder()
     if weights:
         import paddle
 
@@ -174,22 +224,44 @@ def input_shape(job: Job, batch: int) -> list[int]:
     return [batch, int(job.get("channels", 3)), size, size]
 
 
+def paddle_program(prefix: Path) -> Path:
+    """The program file jit.save wrote: prefix.json (PIR, paddle >= 3) or prefix.pdmodel before it."""
+    json_file = prefix.with_name(prefix.name + ".json")
+    return json_file if json_file.exists() else prefix.with_name(prefix.name + ".pdmodel")
+
+
 def export_onnx(model: Any, job: Job, workdir: Path) -> Path:
-    """jit.save the model with a dynamic batch, convert it to ONNX, return the file."""
+    """jit.save the model with a dynamic batch (workdir/model.*, what Paddle Inference loads), convert it to ONNX, return the ONNX file."""
     import paddle
     import paddle2onnx
 
     shape = input_shape(job, 1)
-    prefix = str(workdir / "model")
+    prefix = workdir / "model"
     spec = [paddle.static.InputSpec([None, *shape[1:]], "float32", "x")]
-    paddle.jit.save(model, prefix, input_spec=spec)
-    # jit.save writes prefix.json with the PIR program (paddle >= 3) or prefix.pdmodel before it.
-    program = prefix + ".json" if Path(prefix + ".json").exists() else prefix + ".pdmodel"
+    paddle.jit.save(model, str(prefix), input_spec=spec)
     out = workdir / "model.onnx"
-    # onnxoptimizer, never the default polygraphy: that one installs packages at run time.
-    paddle2onnx.export(program, prefix + ".pdiparams", str(out), opset_version=OPSET, optimize_tool="onnxoptimizer")
+    # No optimiser pass: the default (polygraphy) pip-installs packages at run time, and
+    # paddle2onnx 2.1's onnxoptimizer list names a pass that does not exist ("eliminate_nop_cast "),
+    # so it always fell back to the unoptimised bytes after parsing the whole model once more.
+    convert = sys.modules[paddle2onnx.export.__module__]
+    errors: list[str] = []
+    original_error = convert.logging.error
+
+    def keep_error(message: Any, *args: Any, **kwargs: Any) -> None:
+        # paddle2onnx logs a failed conversion and carries on: keep its message for the reason.
+        if message:
+            errors.append(str(message))
+        original_error(message, *args, **kwargs)
+
+    convert.logging.error = keep_error
+    try:
+        paddle2onnx.export(str(paddle_program(prefix)), str(prefix) + ".pdiparams", str(out), opset_version=OPSET, optimize_tool="none")
+    except UnboundLocalError:  # what follows the logged failure inside paddle2onnx.export
+        pass
+    finally:
+        convert.logging.error = original_error
     if not out.exists():
-        raise WorkerError("paddle2onnx finished without writing the ONNX file")
+        raise WorkerError(f"paddle2onnx: {errors[0]}" if errors else "paddle2onnx finished without writing the ONNX file")
     return out
 
 
@@ -207,28 +279,3 @@ def ort_session(onnx_path: Path, threads: int | None = None, provider: str = "CP
 
 class WorkerError(Exception):
     """A failure the worker reports as a one-line reason, not a traceback."""
-
-
-def run(main: Callable[[Job], dict[str, Any]]) -> None:
-    """Read one JSON job from stdin, run `main`, print its JSON result on stdout.
-
-    The real stdout is set aside and fd 1 is pointed at stderr while `main` runs, so that
-    paddle's and paddle2onnx's prints (some from C++) cannot corrupt the result.
-    """
-    result_stream = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    try:
-        job = json.loads(sys.stdin.read() or "{}")
-        result = main(job)
-    except WorkerError as exc:
-        log(f"error: {exc}")
-        sys.exit(2)
-    except MemoryError:
-        log("error: MemoryError: out of memory")
-        sys.exit(3)
-    except Exception:  # report anything else with its traceback: it is a bug to fix
-        traceback.print_exc()
-        sys.exit(1)
-    result_stream.write(json.dumps(result, sort_keys=True) + "\n")
-    result_stream.flush()

@@ -1,99 +1,227 @@
-"""Time onnxruntime inference of a model on this host, per batch size and provider.
+"""Time a model's exported files on one target: hardware, runtime, provider, precision, threads.
 
-The model is exported as in the `export` worker (or an existing ONNX file is timed, when
-the job names one). For each batch size: `warmup` untimed runs, then timed runs until
-`budget_s` seconds have passed or `max_repeats` runs were made, but at least
-`min_repeats`. The time budget keeps 45-GMAC models on a 2-core machine to about ten
-seconds per batch size; the record states how many runs the statistics rest on.
-Providers: the CPU one always, CUDA and TensorRT when onnxruntime lists them.
+A target (see zoocards.measure.latency_targets) names where and how a timing runs:
+
+    {"hardware": "amd-epyc", "hardware_name": "AMD EPYC", "hardware_kind": "cpu",
+     "runtime": "onnxruntime" | "paddle-inference", "runtime_version": "1.32.0",
+     "provider": "cpu" | "onednn" | "cuda" | "tensorrt", "precision": "FP32" | "FP16" | "INT8",
+     "threads": 2 | null}
+
+The runtimes, on the files the model job exported (model.onnx, and model.json/.pdiparams that
+`paddle.jit.save` wrote, which Paddle Inference loads):
+
+* onnxruntime: providers cpu (CPUExecutionProvider), onednn (DnnlExecutionProvider), cuda
+  (CUDAExecutionProvider) and tensorrt (TensorrtExecutionProvider), when this onnxruntime
+  build lists them. FP16 runs on tensorrt (`trt_fp16_enable`) and on cuda (the model
+  converted by onnxruntime's own float16 converter, inputs and outputs kept FP32).
+* Paddle Inference (`paddle.inference`): cpu (plain), onednn (`enable_onednn`), cuda
+  (`enable_use_gpu`) and tensorrt (`enable_tensorrt_engine`), GPU ones only where paddle is
+  compiled with CUDA. FP16 runs on cuda and tensorrt.
+
+What cannot run is `not_run` with the reason, never a timing of something else: FP16 on a
+CPU provider (no FP16 kernels; casts would be timed), INT8 anywhere (it needs a model
+quantised on calibration images, which zoocards does not have), a provider this build lacks.
+
+Method, per batch size (`time_runs`): a seeded random input; `warmup` untimed runs (at least
+one, and no more once they have taken `budget_s`); then timed runs until `budget_s` has
+passed, but at least `min_repeats` and at most `max_repeats`. The statistics: median, p10
+and p90 (inclusive quantiles), coefficient of variation (sample stdev / mean), repeats and
+warm-up runs. Threads are pinned: the runtime gets exactly `threads` intra-op threads, and
+on a CPU target the process is bound to that many cores while it times. The 1/5/15-minute
+load average at the start says how busy the host was; the CPU's model name is kept too.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from zoocards.workers.common import Job, build_model, environment, export_onnx, input_shape, log, ort_session, run, usable_cores
+from zoocards.workers.common import Job, WorkerError, cpu_model, input_shape, log, paddle_program, usable_cores
 
-GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
-DEFAULTS = {"warmup": 3, "budget_s": 10.0, "max_repeats": 200, "min_repeats": 3}
+DEFAULT_BUDGET: dict[str, Any] = {"warmup": 2, "budget_s": 2.0, "min_repeats": 5, "max_repeats": 200}
+ORT_PROVIDERS = {"cpu": "CPUExecutionProvider", "onednn": "DnnlExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+GPU_PROVIDERS = ("cuda", "tensorrt")
+INT8_REASON = "INT8 needs a model quantised on calibration images, which zoocards does not have"
 
 
-def time_session(session: Any, batch: Any, warmup: int, budget_s: float, max_repeats: int, min_repeats: int) -> dict[str, Any]:
-    """Latency statistics in milliseconds of `session` on `batch`."""
-    feed = {session.get_inputs()[0].name: batch}
-    # Warm-up is bounded by half the budget too: one run of a 45-GMAC model at batch 8
-    # takes several seconds on two cores.
-    warm_started = time.perf_counter()
+class NotRun(Exception):
+    """The target cannot be timed here; the message says why (the record's reason)."""
+
+
+def summarise(times_ms: list[float], warmup: int) -> dict[str, Any]:
+    """Median, p10, p90, coefficient of variation, repeats and warm-up runs of timed runs in ms."""
+    ordered = sorted(times_ms)
+    if len(ordered) > 1:
+        cuts = statistics.quantiles(ordered, n=10, method="inclusive")
+        p10, p90 = cuts[0], cuts[-1]
+        mean = statistics.fmean(ordered)
+        cv = statistics.stdev(ordered) / mean if mean > 0 else 0.0
+    else:
+        p10 = p90 = ordered[0]
+        cv = 0.0
+    return {"median_ms": statistics.median(ordered), "p10_ms": p10, "p90_ms": p90, "cv": cv, "repeats": len(ordered), "warmup": warmup,
+            "min_ms": ordered[0]}
+
+
+def time_runs(run: Callable[[], Any], warmup: int, budget_s: float, min_repeats: int, max_repeats: int, clock: Callable[[], float] = time.perf_counter) -> dict[str, Any]:
+    """Warm up, then time `run` until the budget is spent (see the module docstring)."""
+    started = clock()
     done = 0
-    while done < warmup and (done == 0 or time.perf_counter() - warm_started < budget_s / 2):
-        session.run(None, feed)
+    while done < max(1, warmup) and (done == 0 or clock() - started < budget_s):
+        run()
         done += 1
     times: list[float] = []
-    started = time.perf_counter()
-    while len(times) < max_repeats and (len(times) < min_repeats or time.perf_counter() - started < budget_s):
-        begin = time.perf_counter()
-        session.run(None, feed)
-        times.append((time.perf_counter() - begin) * 1000)
-    ordered = sorted(times)
-    return {
-        "median_ms": statistics.median(ordered),
-        "p90_ms": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
-        "min_ms": ordered[0],
-        "max_ms": ordered[-1],
-        "mean_ms": statistics.fmean(ordered),
-        "stdev_ms": statistics.stdev(ordered) if len(ordered) > 1 else 0.0,
-        "repeats": len(ordered),
-        "warmup": done,
-    }
+    started = clock()
+    while len(times) < max_repeats and (len(times) < min_repeats or clock() - started < budget_s):
+        begin = clock()
+        run()
+        times.append((clock() - begin) * 1000)
+    return summarise(times, done)
 
 
-def providers() -> list[str]:
-    """Providers to time: CPU, plus the GPU ones this onnxruntime build offers."""
+@contextmanager
+def pinned(threads: int | None, cpu: bool) -> Iterator[None]:
+    """Bind this process to `threads` cores while a CPU target is timed (runtimes started inside inherit it)."""
+    if not cpu or not threads or not hasattr(os, "sched_getaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, sorted(before)[: max(1, threads)])
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _ort_runner(onnx_path: Path, target: dict[str, Any], threads: int | None, workdir: Path) -> Callable[[Any], Callable[[], Any]]:
+    """An onnxruntime session for the target: a function from an input batch to one run."""
     import onnxruntime as ort
 
-    available = ort.get_available_providers()
-    return ["CPUExecutionProvider"] + [p for p in GPU_PROVIDERS if p in available]
+    provider = ORT_PROVIDERS.get(str(target["provider"]))
+    if provider is None:
+        raise NotRun(f"onnxruntime has no provider called {target['provider']}")
+    if provider not in ort.get_available_providers():
+        raise NotRun(f"this onnxruntime build ({ort.__version__}) has no {provider}; install the build that has it (onnxruntime-gpu for cuda/tensorrt)")
+    precision = target["precision"]
+    if precision == "INT8":
+        raise NotRun(INT8_REASON)
+    options: dict[str, Any] = {}
+    model_path = onnx_path
+    if precision == "FP16":
+        if target["provider"] == "tensorrt":
+            options = {"trt_fp16_enable": True}
+        elif target["provider"] == "cuda":
+            model_path = fp16_model(onnx_path, workdir)
+        else:
+            raise NotRun(f"onnxruntime's {provider} has no FP16 kernels for most operators; an FP16 model would time casts, not FP16 compute")
+    elif precision != "FP32":
+        raise NotRun(f"precision {precision} is not supported by zoocards' onnxruntime runner")
+    session_options = ort.SessionOptions()
+    session_options.log_severity_level = 3
+    if threads:
+        session_options.intra_op_num_threads = threads
+        session_options.inter_op_num_threads = 1
+    providers: list[Any] = [(provider, options) if options else provider]
+    session = ort.InferenceSession(str(model_path), sess_options=session_options, providers=providers)
+    name = session.get_inputs()[0].name
+
+    def prepare(batch: Any) -> Callable[[], Any]:
+        return lambda: session.run(None, {name: batch})
+
+    return prepare
 
 
-def bench(onnx_path: Path, job: Job) -> dict[str, Any]:
-    """Time `onnx_path` at every batch size of the job, on every provider."""
+def fp16_model(onnx_path: Path, workdir: Path) -> Path:
+    """The model with FP16 weights and compute, FP32 inputs and outputs (onnxruntime's own converter)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    out = workdir / "model.fp16.onnx"
+    if not out.exists():
+        onnx.save(convert_float_to_float16(onnx.load(str(onnx_path)), keep_io_types=True), str(out))
+    return out
+
+
+def _paddle_runner(prefix: Path, target: dict[str, Any], threads: int | None, batches: list[int], job: Job) -> Callable[[Any], Callable[[], Any]]:
+    """A Paddle Inference predictor for the target: a function from an input batch to one run."""
+    import paddle
+    from paddle import inference
+
+    provider, precision = str(target["provider"]), target["precision"]
+    if precision == "INT8":
+        raise NotRun(INT8_REASON)
+    if precision not in ("FP32", "FP16"):
+        raise NotRun(f"precision {precision} is not supported by zoocards' Paddle Inference runner")
+    config = inference.Config(str(paddle_program(prefix)), str(prefix) + ".pdiparams")
+    config.disable_glog_info()
+    if provider in ("cpu", "onednn"):
+        if precision != "FP32":
+            raise NotRun("Paddle Inference has no FP16 kernels on a CPU (oneDNN offers bfloat16, which is another precision)")
+        config.disable_gpu()
+        if provider == "onednn":
+            config.enable_onednn()
+        else:
+            config.disable_onednn()
+        config.set_cpu_math_library_num_threads(int(threads or 1))
+    elif provider in GPU_PROVIDERS:
+        if not paddle.is_compiled_with_cuda():
+            raise NotRun(f"paddlepaddle {paddle.__version__} here is the CPU build; install paddlepaddle-gpu to time {provider}")
+        mode = inference.PrecisionType.Half if precision == "FP16" else inference.PrecisionType.Float32
+        if provider == "cuda":
+            config.enable_use_gpu(256, 0, mode)
+        else:
+            config.enable_use_gpu(256, 0)
+            config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=max(batches), min_subgraph_size=3, precision_mode=mode, use_static=False, use_calib_mode=False)
+            low, high = input_shape(job, min(batches)), input_shape(job, max(batches))
+            config.set_trt_dynamic_shape_info({"x": low}, {"x": high}, {"x": high})
+    else:
+        raise NotRun(f"Paddle Inference has no provider called {provider}")
+    predictor = inference.create_predictor(config)
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+
+    def prepare(batch: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            handle.reshape(list(batch.shape))
+            handle.copy_from_cpu(batch)
+            predictor.run()
+
+        return run
+
+    return prepare
+
+
+def time_target(workdir: Path, job: Job, part: dict[str, Any]) -> dict[str, Any]:
+    """Time one latency part (a target and its batch sizes) on the files in `workdir`; raises NotRun when it cannot run."""
     import numpy as np
 
-    settings = {name: job.get(name, default) for name, default in DEFAULTS.items()}
-    threads = int(job.get("threads") or usable_cores())
-    rng = np.random.default_rng(0)
-    runs = []
-    for provider in providers():
-        session = ort_session(onnx_path, threads=threads, provider=provider)
-        for batch_size in job.get("batch_sizes") or [1]:
-            batch = rng.standard_normal(input_shape(job, int(batch_size))).astype("float32")
-            log(f"timing {provider} batch {batch_size}")
-            stats = time_session(session, batch, int(settings["warmup"]), float(settings["budget_s"]), int(settings["max_repeats"]), int(settings["min_repeats"]))
-            runs.append({"provider": provider, "batch_size": int(batch_size), "threads": threads, "precision": "FP32", **stats})
-    # The CPU runs keyed by batch size: what the site shows as "measured here".
-    cpu = {str(r["batch_size"]): r for r in runs if r["provider"] == "CPUExecutionProvider"}
-    # Other processes on the host slow the timings down; the load says how busy it was.
+    target = part["target"]
+    batches = sorted(int(b) for b in part.get("batches") or [1])
+    budget = {**DEFAULT_BUDGET, **(part.get("budget") or {})}
+    cpu = target["hardware_kind"] == "cpu" and target["provider"] not in GPU_PROVIDERS
+    threads = int(target["threads"]) if target.get("threads") else (usable_cores() if cpu else None)
     load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-    return {"provider": "CPUExecutionProvider", "batch_sizes": cpu, "runs": runs, "threads": threads, "budget": settings, "load_average_1_5_15min": load}
-
-
-def main(job: Job) -> dict[str, Any]:
-    """Worker entry point: export (unless given an ONNX file) and time."""
-    threads = int(job.get("threads") or usable_cores())
-    if job.get("onnx"):
-        result = bench(Path(job["onnx"]), job)
-    else:
-        model = build_model(job)
-        with tempfile.TemporaryDirectory(prefix="zoocards-latency-") as tmp:
-            result = bench(export_onnx(model, job, Path(tmp)), job)
-    result["env"] = environment(threads)
-    return result
-
-
-if __name__ == "__main__":
-    run(main)
+    with pinned(threads, cpu):
+        started = time.perf_counter()
+        if target["runtime"] == "onnxruntime":
+            prepare = _ort_runner(Path(part["onnx"]) if part.get("onnx") else workdir / "model.onnx", target, threads, workdir)
+        elif target["runtime"] == "paddle-inference":
+            if part.get("onnx"):
+                raise NotRun("Paddle Inference needs the model Paddle saved; only an ONNX file was given")
+            prepare = _paddle_runner(workdir / "model", target, threads, batches, job)
+        else:
+            raise NotRun(f"zoocards cannot drive the runtime {target['runtime']}; it times onnxruntime and Paddle Inference")
+        setup_s = time.perf_counter() - started
+        rng = np.random.default_rng(0)
+        results = {}
+        for batch_size in batches:
+            batch = rng.standard_normal(input_shape(job, batch_size)).astype("float32")
+            log(f"timing {target['runtime']} {target['provider']} {target['precision']} batch {batch_size}")
+            results[str(batch_size)] = time_runs(prepare(batch), int(budget["warmup"]), float(budget["budget_s"]), int(budget["min_repeats"]), int(budget["max_repeats"]))
+    if not results:
+        raise WorkerError("no batch size to time")
+    return {"batches": results, "load_avg": load, "cpu_model": cpu_model(), "threads": threads, "setup_s": round(setup_s, 3), "budget": budget}

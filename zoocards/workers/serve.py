@@ -1,0 +1,235 @@
+"""A measurement worker that serves many models: `python -m zoocards.workers.serve`.
+
+Started by zoocards.measure (`WorkerPool`), it imports paddle once, then reads one JSON job
+per line on stdin and writes JSON events, one per line, on its original stdout (fd 1 is
+pointed at stderr first, so paddle's and paddle2onnx's prints, some from C++, cannot corrupt
+them). Jobs:
+
+* `{"op": "model", "id", "model", "builder", "input_size", "channels", "parts": [...], "dir"}`
+  builds the network once and runs, for the parts asked: count -> sane init -> export ->
+  ONNX check, then leaves the exported files in `dir` when latency parts follow (the
+  orchestrator times them later, alone on the machine) and removes them otherwise; an
+  accuracy part builds again with the weights it names.
+* `{"op": "time", "id", "model", "input_size", "channels", "parts": [...], "dir"}` times the
+  latency parts on the files a model job left in `dir`.
+
+Events: `{"event": "ready"}` once imports are done; per job, `{"event": "stage", "stage"}`
+when a stage starts (the orchestrator's timeout clock), `{"event": "result", "part",
+"status", "reason", "result", "duration_s", "env"}` per part, `{"event": "spooled",
+"bytes"}` when files were left for timing, and `{"event": "done", "stages", "rss_mb"}`.
+Memory is given back between models (`free_memory`); a MemoryError ends the worker after its
+report (its heap is not trusted any more), and the orchestrator starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from zoocards.workers.common import Job, WorkerError, build_model, free_memory, host_info, package_versions, rss_mb, utc_now
+
+Emit = Callable[[dict[str, Any]], None]
+OUT_OF_MEMORY_EXIT = 3
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure as the record's reason: the worker's own message, else `Type: first line`."""
+    if isinstance(exc, WorkerError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class Session:
+    """One job's bookkeeping: stage clocks, per-part durations, the events it sends."""
+
+    def __init__(self, job: Job, emit: Emit, env: dict[str, Any]) -> None:
+        self.job = job
+        self.emit = emit
+        self.env = env
+        self.stages: dict[str, dict[str, float]] = {}
+        self.current: str | None = None
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Announce a stage (its timeout starts) and clock its wall and CPU seconds."""
+        self.current = name
+        self.emit({"event": "stage", "id": self.job["id"], "stage": name})
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            spent = self.stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0})
+            spent["wall_s"] += time.perf_counter() - wall
+            spent["cpu_s"] += time.process_time() - cpu
+
+    def seconds(self, *names: str) -> float:
+        return round(sum(self.stages.get(name, {}).get("wall_s", 0.0) for name in names), 2)
+
+    def result(self, part: dict[str, Any], status: str, reason: str | None, result: dict[str, Any] | None, duration_s: float, threads: int | None = None) -> None:
+        self.emit({"event": "result", "id": self.job["id"], "part": part["part"], "status": status, "reason": reason, "result": result,
+                   "duration_s": duration_s, "env": {**self.env, "threads": threads, "date": utc_now()}})
+
+
+def run_model(job: Job, session: Session) -> None:
+    """Build once; count, initialise, export, check; leave the files for timing when asked."""
+    from zoocards.workers import accuracy, count, export
+
+    parts = job["parts"]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        by_kind.setdefault(part["kind"], []).append(part)
+    timed = by_kind.get("latency", [])
+    built = [p for p in parts if p["kind"] != "accuracy"]
+    model = None
+    if built:
+        try:
+            with session.stage("build"):
+                model = build_model(job)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            for part in built:
+                session.result(part, "failed", one_line(exc), None, session.seconds("build"))
+    if model is not None:
+        for part in by_kind.get("count", []):
+            try:
+                with session.stage("count"):
+                    result = count.run_count(model, {**job, **part})
+                session.result(part, "ok", None, result, session.seconds("build", "count"))
+            except MemoryError:
+                raise
+            except Exception as exc:
+                session.result(part, "failed", one_line(exc), None, session.seconds("build", "count"))
+        checks = by_kind.get("export", [])
+        if checks or timed:
+            _export(job, session, model, checks, timed)
+    del model
+    free_memory()
+    for part in by_kind.get("accuracy", []):
+        try:
+            with session.stage("accuracy"):
+                result = accuracy.main({**job, **part})
+            result.pop("env", None)
+            session.result(part, "ok", None, result, session.seconds("accuracy"))
+        except MemoryError:
+            raise
+        except Exception as exc:
+            session.result(part, "failed", one_line(exc), None, session.seconds("accuracy"))
+
+
+def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]], timed: list[dict[str, Any]]) -> None:
+    """Initialise, export, check: the export parts get the check, the latency parts the files (or the failure)."""
+    import paddle
+
+    from zoocards.workers import export
+
+    workdir = Path(job["dir"]) if timed else Path(tempfile.mkdtemp(prefix="zoocards-export-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    keep = False
+    try:
+        batch_size = int(job.get("check_batch") or export.BATCH)
+        try:
+            with session.stage("export"):
+                export.sane_init(model, export.random_batch(job, batch_size, export.CALIBRATION_SEED))
+                batch = export.random_batch(job, batch_size)
+                if checks:
+                    with paddle.no_grad():
+                        expected = export._first_output(model(paddle.to_tensor(batch))).numpy()
+                onnx_path = export.export_onnx(model, job, workdir)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            reason = one_line(exc)
+            for part in checks:
+                session.result(part, "failed", reason, None, session.seconds("export"))
+            for part in timed:
+                session.result(part, "failed", f"not timed: the export failed: {reason}", None, 0.0)
+            return
+        for part in checks:
+            try:
+                with session.stage("check"):
+                    result = export.check(model, onnx_path, batch, expected)
+                session.result(part, "ok", None, result, session.seconds("export", "check"))
+            except MemoryError:
+                raise
+            except Exception as exc:
+                session.result(part, "failed", one_line(exc), None, session.seconds("export", "check"))
+        if timed:
+            keep = True
+            size = sum(f.stat().st_size for f in workdir.iterdir() if f.is_file())
+            session.emit({"event": "spooled", "id": job["id"], "bytes": size})
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_time(job: Job, session: Session) -> None:
+    """Time every latency part of the job on the files in its `dir`."""
+    from zoocards.workers import latency
+
+    workdir = Path(job["dir"]) if job.get("dir") else Path(tempfile.mkdtemp(prefix="zoocards-time-"))
+    for part in job["parts"]:
+        threads = part["target"].get("threads")
+        started = time.perf_counter()
+        try:
+            with session.stage("latency"):
+                result = latency.time_target(workdir, job, part)
+            threads = result["threads"]
+            session.result(part, "ok", None, result, round(time.perf_counter() - started, 2), threads)
+        except latency.NotRun as exc:
+            session.result(part, "not_run", str(exc), None, round(time.perf_counter() - started, 2), threads)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            session.result(part, "failed", one_line(exc), None, round(time.perf_counter() - started, 2), threads)
+
+
+def serve(stdin: TextIO, emit: Emit) -> int:
+    """Answer jobs until stdin closes; the exit status (3 after running out of memory)."""
+    env = {"host": host_info(), "python": sys.version.split()[0], "versions": package_versions()}
+    emit({"event": "ready", "pid": os.getpid(), "rss_mb": rss_mb()})
+    for line in stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        session = Session(job, emit, env)
+        try:
+            (run_time if job.get("op") == "time" else run_model)(job, session)
+        except MemoryError:
+            # Every part the failed stage left unanswered fails as out of memory; then this process ends.
+            emit({"event": "oom", "id": job["id"], "stage": session.current})
+            return OUT_OF_MEMORY_EXIT
+        emit({"event": "done", "id": job["id"], "stages": session.stages, "rss_mb": rss_mb()})
+        free_memory()
+    return 0
+
+
+def main() -> int:
+    """Keep the real stdout for events, send everything else to stderr, import paddle once, serve."""
+    events = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
+
+    def emit(event: dict[str, Any]) -> None:
+        events.write(json.dumps(event, sort_keys=True) + "\n")
+        events.flush()
+
+    try:
+        import paddle  # noqa: F401  (once per worker: this is what a persistent worker saves)
+    except ImportError:
+        pass  # builders that need no paddle (tests) still run
+    return serve(sys.stdin, emit)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
