@@ -294,7 +294,7 @@ def release(holder: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("command", [["build"], ["cards", "--no-verify"], ["render"], ["verify"]])
+@pytest.mark.parametrize("command", [["build"], ["cards", "--no-verify"], ["render"], ["verify"]], ids=["build", "cards", "render", "verify"])
 def test_no_wait_exits_1_naming_the_holder_and_writes_nothing(project: build.Project, command: list[str]) -> None:
     holder, named = hold(project)
     try:
@@ -333,7 +333,10 @@ def test_a_killed_holder_never_blocks(project: build.Project) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("sig, code, said", [(signal.SIGTERM, 143, "zoocards: terminated\n")], ids=["sigterm"])
+@pytest.mark.parametrize("sig, code, said", [
+    (signal.SIGTERM, 143, "zoocards: terminated\n"),  # `kill PID`, a CI job cancelled
+    (signal.SIGINT, 130, "zoocards: interrupted\n"),  # Ctrl-C, as a signal to the process alone
+], ids=["sigterm", "sigint"])
 def test_a_build_stopped_while_mkdocs_writes_removes_its_staging_and_keeps_the_site(project: build.Project, sig: signal.Signals, code: int, said: str) -> None:
     (project.site_dir / "en").mkdir(parents=True)
     (project.site_dir / "index.html").write_text("previous", encoding="utf-8")
