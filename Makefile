@@ -58,7 +58,7 @@ browser:  ## Debian's Chromium and a CJK font, for the browser tests and screens
 	@bash scripts/ensure_browser.sh
 
 clean:
-	rm -rf site .site.new .site.old site_src/models site_src/zoo
+	rm -rf site .site.new* .site.old* site_src/models site_src/zoo
 
 golden: env  ## refresh tests/golden/ after an intended change to templates or rendering
 	$(PY) scripts/update_golden.py
