@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pairs of concurrent `zoocards build` at random offsets: does every pair leave a complete site? (issue 17)
 
-usage: scripts/stress_builds.py [--pairs 20] [--max-offset 2] [--seed N] [--project DIR] [--in-place] [--keep] [--shared DIR]
+usage: scripts/stress_builds.py [--pairs 20] [--max-offset 2] [--seed N] [--project DIR] [--in-place] [--keep] [--shared DIR] [--no-strict]
 
 By default the project (this repository, or --project) is copied into a temporary directory
 (without .git, .venv, site/ and caches) and built there, so the real site/ is untouched;
@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--in-place", action="store_true", help="build the project itself instead of a copy")
     parser.add_argument("--keep", action="store_true", help="keep the copy (its path is printed)")
     parser.add_argument("--shared", type=Path, default=CODE.parent / "shared", help="the shared seeds and tools (default: ../shared)")
+    parser.add_argument("--no-strict", action="store_true", help="build with --no-strict (a tree whose links are being edited fails strict builds)")
     args = parser.parse_args()
     shared: Path | None = args.shared.resolve() if args.shared.is_dir() else None
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
@@ -73,12 +74,12 @@ def main() -> int:
     root = source if args.in_place else Path(tempfile.mkdtemp(prefix="zoocards-stress-")) / source.name
     if not args.in_place:
         shutil.copytree(source, root, ignore=NOT_COPIED)
-    print(f"{args.pairs} pairs of `zoocards build` in {root}, offsets 0-{args.max_offset:g} s (seed {seed}); "
+    print(f"{args.pairs} pairs of `zoocards build{' --no-strict' if args.no_strict else ''}` in {root}, offsets 0-{args.max_offset:g} s (seed {seed}); "
           f"seedcheck {'with ' + str(shared) if shared else 'skipped: ' + str(args.shared) + ' is absent'}", flush=True)
     pairs = []
     try:
         for number in range(1, args.pairs + 1):
-            pair = run_pair(root, number, rng.uniform(0.0, args.max_offset), shared)
+            pair = run_pair(root, number, rng.uniform(0.0, args.max_offset), shared, ["--no-strict"] if args.no_strict else [])
             pairs.append(pair)
             print(describe(pair), flush=True)
     finally:
@@ -90,13 +91,13 @@ def main() -> int:
     return 0 if pairs and all(not p.problems for p in pairs) else 1
 
 
-def run_pair(root: Path, number: int, offset: float, shared: Path | None) -> Pair:
+def run_pair(root: Path, number: int, offset: float, shared: Path | None, options: list[str]) -> Pair:
     """Start two builds `offset` s apart, wait for both, then check what they left."""
     pair = Pair(number, offset)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOOCARDS_")}
     env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(CODE), env.get("PYTHONPATH")])), NO_MKDOCS_2_WARNING="1")
     script = Path(sys.executable).with_name("zoocards")  # as a user types it (PYTHONPATH makes it this repository's code)
-    command = [str(script) if script.is_file() else sys.executable, *([] if script.is_file() else ["-m", "zoocards.cli"]), "--root", str(root), "build"]
+    command = [str(script) if script.is_file() else sys.executable, *([] if script.is_file() else ["-m", "zoocards.cli"]), "--root", str(root), "build", *options]
     logs = [tempfile.TemporaryFile(mode="w+") for _ in range(2)]
     started = time.monotonic()
     first = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=logs[0])
