@@ -208,16 +208,22 @@ def test_a_build_while_serve_generates_leaves_a_complete_site_and_serve_settles(
 
 
 # `zoocards verify` with a fake worker: each job sleeps a little and returns a record naming the
-# process that measured it (as test_measure.py's Recorder stands in for run_job, here in a subprocess).
+# process that measured it, saved as it comes (as test_measure.py's Recorder stands in for
+# run_jobs, here in a subprocess, so two verifies really run side by side).
 FAKE_VERIFY = textwrap.dedent("""
     import os, random, sys, time
     from zoocards import cli, measure
-    def fake_run_job(job, root, timeout_s, memory_mb):
-        time.sleep(random.uniform(0.02, 0.2))
-        return {"model": job.model, "kind": job.kind, "key": job.key, "inputs": job.inputs, "status": "ok", "reason": None,
-                "result": {"params": 314, "macs": 1728, "outputs": 10}, "measured_at": "2026-11-23T15:00:00Z",
-                "duration_s": 0.1, "env": {"pid": os.getpid()}}
-    measure.run_job = fake_run_job
+    def fake_run_jobs(jobs, root, **options):
+        done = []
+        for job in jobs:
+            time.sleep(random.uniform(0.02, 0.2))
+            record = {"model": job.model, "kind": job.kind, "key": job.key, "inputs": job.inputs, "status": "ok", "reason": None,
+                      "result": {"params": 314, "macs": 1728, "outputs": 10}, "measured_at": "2026-11-23T15:00:00Z",
+                      "duration_s": 0.1, "env": {"pid": os.getpid()}}
+            options["on_record"](job, record)
+            done.append((job, record))
+        return done
+    measure.run_jobs = fake_run_jobs
     sys.exit(cli.main(sys.argv[1:]))
 """)
 MODELS = [f"Tiny_{letter}" for letter in "ABCDEF"]
