@@ -89,3 +89,11 @@ def test_the_report_has_a_section_on_sources_that_disagree(tmp_path: Path) -> No
     pages = render.render_zoo([card], [])
     render.add_disagreements(pages, [], [card], [])
     assert "{#disagreements}" not in pages["zoo/verification.en.md"] and render.DISAGREEMENTS_MARKER not in pages["zoo/verification.en.md"]
+
+
+def test_a_place_shows_its_newest_timing_once() -> None:
+    # an old-shape CPU record and a new one for the same place (onnxruntime, CPU, FP32, 2 threads): one row, the newer
+    newer = target_record({1: 9.0}, hardware="amd-epyc", name="AMD EPYC", kind="cpu", runtime="onnxruntime", provider="cpu", threads=2, when="2026-12-02T00:00:00Z")
+    en = _pages([latency_record(10.0), newer])["models/tiny.en.md"]
+    rows = [line for line in en.splitlines() if line.startswith("| [Tiny&#95;A](#model-tiny_a) | AMD EPYC")]
+    assert rows == ["| [Tiny&#95;A](#model-tiny_a) | AMD EPYC (amd-epyc) | onnxruntime 2.6.2 + cpu | FP32 | 2 | 9.00 (9.45) | 2026-12-02 |"]

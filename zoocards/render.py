@@ -264,7 +264,13 @@ def comparison_tables(card: Card, lang: str, t: dict[str, Markup]) -> list[Compa
 
 def measured_here(card: Card, records: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Every timing zoocards took of this family, one row per (model, where it ran): hardware, runtime, precision, per-batch median (p90), date; or None."""
-    timings = [found for found in map(compare.timing, records) if found is not None and found.status == "ok" and found.batches]
+    newest: dict[tuple[Any, ...], compare.Timing] = {}
+    for found in map(compare.timing, records):  # one row per model and place, its newest timing (the one compare judges with)
+        if found is not None and found.status == "ok" and found.batches:
+            key = (found.model, found.hardware, found.runtime, found.provider, found.precision, found.threads)
+            if key not in newest or (found.measured_at or "") > (newest[key].measured_at or ""):
+                newest[key] = found
+    timings = list(newest.values())
     if not timings:
         return None
     order = {m["name"]: i for i, m in enumerate(card.data["models"])}
