@@ -130,3 +130,81 @@ def test_the_front_drawn_from_groups_is_the_front_of_all_their_points(block: int
         drawn = [c for c in ET.fromstring(text).iter(f"{SVG}circle") if "zc-plot-on-front" in c.get("class", "")]
         front = plots.pareto_front(usable)
         assert [c.find(f"{SVG}title").text.split(":")[0] for c in drawn] == sorted((p.label for p in front), key=[p.label for p in usable].index)  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- labels
+# A label's box is worked out as plots works it out (CHAR_WIDTH per character of the label's font
+# size): the tests check the placement, not the font's real glyph widths.
+
+def _label_boxes(root: ET.Element) -> dict[str, tuple[float, float, float, float]]:
+    boxes = {}
+    for text in root.iter(f"{SVG}text"):
+        if text.get("class") == "zc-plot-label":
+            left, baseline, font = float(text.get("x", 0)), float(text.get("y", 0)), float(text.get("font-size", 0))
+            boxes[text.text or ""] = (left, baseline - font, left + len(text.text or "") * font * plots.CHAR_WIDTH, baseline + 2)
+    return boxes
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _crowded_zoo(seed: int, count: int) -> list[Point]:
+    """A zoo-like cloud: accuracy rising with log cost, long names like the PaddleClas zoo's."""
+    rng = random.Random(seed)
+    stems = ["ResNet", "SwinTransformerV2_large_patch4_window", "MobileNetV3_small_x", "NextViT_base_", "PPLCNet_x", "CSWinTransformer_large_", "EfficientNetB"]
+    points = []
+    for i in range(count):
+        cost = 10 ** rng.uniform(-1.5, 2.5)
+        points.append(Point(cost, min(89.0, 62 + 6 * math.log10(cost * 40) + rng.gauss(0, 3)), f"{rng.choice(stems)}{i}_{rng.choice(['ssld', '22kto1k', '384', 'x1_0'])}"))
+    return points
+
+
+@pytest.mark.parametrize(("seed", "count", "size"), [
+    (1, 340, plots.Size(width=760, height=500)),  # the zoo page's chart
+    (2, 340, plots.Size()),
+    (3, 120, plots.Size(width=400, height=280)),  # a family page's chart size, crowded
+    (4, 30, plots.Size(width=400, height=280)),  # few points: the others' labels are placed too
+    (5, 340, plots.Size(width=300, height=200)),  # too small for all: some front labels are listed
+])
+def test_labels_never_overlap_and_no_front_point_goes_unnamed(seed: int, count: int, size: plots.Size) -> None:
+    points = _crowded_zoo(seed, count)
+    drawing = plots.draw(points, "x", "y", front_label="front", size=size)
+    root = ET.fromstring(drawing.svg)
+    boxes = _label_boxes(root)
+    front = {p.label for p in plots.pareto_front(points)}
+    # every front point is labelled in the chart or listed for the page, never both, never neither
+    assert front <= set(boxes) | set(drawing.unlabelled)
+    assert not set(boxes) & set(drawing.unlabelled)
+    assert list(drawing.unlabelled) == [p.label for p in plots.pareto_front(points) if p.label in drawing.unlabelled], "listed by cost, as the front runs"
+    placed = list(boxes.values())
+    for i, box in enumerate(placed):
+        assert size.left <= box[0] and box[2] <= size.width - size.right and size.top <= box[1] and box[3] <= size.height - size.bottom, "inside the frame"
+        assert not any(_overlap(box, other) for other in placed[i + 1:]), "labels overlap"
+    circles = [(float(c.get("cx", 0)), float(c.get("cy", 0))) for c in root.iter(f"{SVG}circle")]
+    assert not any(_overlap(box, (cx - 5, cy - 5, cx + 5, cy + 5)) for box in placed for cx, cy in circles), "a label covers a point"
+    # a leader line ends on the box of the label it leads to
+    for line in root.iter(f"{SVG}line"):
+        if line.get("class") == "zc-plot-leader":
+            end = (float(line.get("x2", 0)), float(line.get("y2", 0)))
+            assert any(b[0] - 0.1 <= end[0] <= b[2] + 0.1 and b[1] - 0.1 <= end[1] <= b[3] + 0.1 for b in placed)
+    if size.width == 300:
+        assert drawing.unlabelled, "this chart is too small for its front: the rest are listed"
+
+
+def test_a_front_label_too_long_for_the_chart_is_listed_not_dropped() -> None:
+    long_name = "SwinTransformerV2_large_patch4_window24_384_22kto1k_and_then_some_more"
+    drawing = plots.draw([Point(1, 70, "A"), Point(2, 75, long_name)], "x", "y", front_label="front", size=plots.Size(width=300, height=200))
+    assert drawing.unlabelled == (long_name,)
+    assert long_name not in drawing.svg.split("</circle>")[-1], "no label of it in the chart, only its tooltip"
+    assert ">A</text>" in drawing.svg
+
+
+def test_a_label_beside_its_point_has_no_leader_one_further_out_has() -> None:
+    # Four front points a pixel or two apart: one label fits beside its point, the others go further out.
+    close = [Point(1.0 + 0.02 * i, 70.0 + 0.15 * i, f"ModelNumber{i}") for i in range(4)]
+    drawing = plots.draw([Point(0.2, 50, "low"), *close, Point(20, 90, "high")], "x", "y", front_label="front", size=plots.Size(width=400, height=280))
+    assert drawing.unlabelled == ()
+    root = ET.fromstring(drawing.svg)
+    assert set(_label_boxes(root)) == {"low", "high", *(p.label for p in close)}
+    assert sum(line.get("class") == "zc-plot-leader" for line in root.iter(f"{SVG}line")) == 3

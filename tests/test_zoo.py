@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import MINIMAL_CARD
 from zoocards import zoo
 from zoocards.load import load_text
@@ -72,3 +74,38 @@ def test_latency_columns_kept_per_card_follow_an_edit_as_a_full_scan_does() -> N
     edited = zoo.zoo_entries([first, second], [], records)
     columns = zoo.latency_columns(edited, fragments)
     assert columns == zoo.latency_columns(edited) and columns[-1]["hardware"] == zoo.HERE and len(columns) == 2
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        # the three groups PaddleClas' readers know, in their order, whichever language names them
+        ([{"zh": "视觉 Transformer", "en": "Vision Transformers"}, {"zh": "服务器端卷积网络", "en": "Server CNNs"}, {"zh": "轻量级卷积网络", "en": "Lightweight CNNs"}],
+         ["Server CNNs", "Lightweight CNNs", "Vision Transformers"]),
+        # a label in one language is enough to know the group
+        ([{"zh": "", "en": "Vision Transformers"}, {"zh": "服务器端卷积网络", "en": ""}], ["", "Vision Transformers"]),
+        # other groups come after them, by English name; a card without a group comes last
+        ([{"zh": "", "en": ""}, {"zh": "演示", "en": "Demo"}, {"zh": "混合架构", "en": "Hybrid"}, {"zh": "轻量级卷积网络", "en": "Lightweight CNNs"}],
+         ["Lightweight CNNs", "Demo", "Hybrid", ""]),
+    ],
+)
+def test_groups_sort_in_the_order_readers_know(groups: list[dict[str, str]], expected: list[str]) -> None:
+    assert [g["en"] for g in sorted(groups, key=zoo.group_key)] == expected
+
+
+def test_families_sort_by_group_then_english_name_case_folded() -> None:
+    server, light = {"zh": "服务器端卷积网络", "en": "Server CNNs"}, {"zh": "轻量级卷积网络", "en": "Lightweight CNNs"}
+    families = [("resnet", server, "ResNet"), ("pp-lcnet", light, "PP-LCNet"), ("convnext", server, "ConvNeXt"), ("mixnet", light, "MixNet"), ("dla", server, "dla")]
+    ordered = sorted(families, key=lambda f: zoo.family_key(f[1], {"zh": f[2] + " 系列", "en": f[2]}, f[0]))
+    assert [f[0] for f in ordered] == ["convnext", "dla", "resnet", "mixnet", "pp-lcnet"]
+
+
+def test_nav_groups_follow_the_family_index_and_survive_a_malformed_card() -> None:
+    server, light = {"zh": "服务器端卷积网络", "en": "Server CNNs"}, {"zh": "轻量级卷积网络", "en": "Lightweight CNNs"}
+    families = [
+        ("resnet", {"group": server, "name": {"zh": "ResNet 系列", "en": "ResNet"}}),
+        ("broken", {"group": "not a mapping", "name": None}),  # check reports it; the nav still builds
+        ("esnet", {"group": light, "name": {"zh": "ESNet 系列", "en": "ESNet"}}),
+        ("convnext", {"group": server, "name": {"zh": "ConvNeXt 系列", "en": "ConvNeXt"}}),
+    ]
+    assert zoo.nav_groups(families) == [(server, ["convnext", "resnet"]), (light, ["esnet"]), ({"zh": "", "en": ""}, ["broken"])]

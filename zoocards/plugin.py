@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pathspec
+import yaml
 from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
+from mkdocs.structure.nav import Navigation, Section
 
-from zoocards import build, load, lock
+from zoocards import build, load, lock, pages, zoo
 from zoocards.errors import CardError
 
 log = logging.getLogger("mkdocs.plugins.zoocards")
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PAGE_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="[^"]*">\s*')
 
 
@@ -45,6 +48,7 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         self.generated: build.Generated | None = None
         self.root_site_dir: str | None = None
         self.exported: tuple[str, str] | None = None
+        self.group_titles: dict[str, dict[str, str]] = {}  # a family group's nav section title (zh) -> its title per language
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         root = Path(config.config_file_path).resolve().parent
@@ -63,7 +67,7 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         return config
 
     def _extend_nav(self, config: MkDocsConfig) -> None:
-        """List each family under the section holding the family index, for small zoos."""
+        """List each family under the section holding the family index, grouped as the index groups them, for small zoos."""
         assert self.project is not None
         ids = [p.stem for p in load.card_paths(self.project.cards_dir)]
         if len(ids) > self.config.nav_family_limit:
@@ -79,9 +83,40 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
                     if isinstance(children, list) and self.config.nav_section in children:
                         position = children.index(self.config.nav_section) + 1
                         # on_config runs once per language on the same nav list: add the families once.
-                        families = [f"models/{card_id}.md" for card_id in sorted(ids) if f"models/{card_id}.md" not in children]
-                        children[position:position] = families
+                        if not any(isinstance(child, dict) and child.keys() & self.group_titles.keys() for child in children):
+                            children[position:position] = self._family_sections()
                         return
+
+    def _family_sections(self) -> list[dict[str, list[str]]]:
+        """The families as the family index groups them (zoo.nav_groups), one nav section per group,
+        titled in the default language (zh); on_nav gives the other language its titles."""
+        assert self.project is not None
+        families = []
+        for path in load.card_paths(self.project.cards_dir):
+            try:  # only group and name are read here: a card with errors is reported by the generation
+                data = yaml.load(path.read_bytes(), Loader=_YamlLoader)
+            except (OSError, yaml.YAMLError):
+                data = None
+            families.append((path.stem, data if isinstance(data, dict) else {}))
+        other = {lang: str(pages.strings(self.project.templates_dir, lang)["family_index_other"]) for lang in pages.LANGUAGES}
+        sections = []
+        for labels, ids in zoo.nav_groups(families):
+            titles = {lang: labels[lang] or other[lang] for lang in pages.LANGUAGES}
+            self.group_titles[titles["zh"]] = titles
+            sections.append({titles["zh"]: [f"models/{card_id}.md" for card_id in ids]})
+        return sections
+
+    def on_nav(self, nav: Navigation, config: MkDocsConfig, files: Any) -> Navigation:
+        # mkdocs-static-i18n translates the titles written in mkdocs.yml (nav_translations); the
+        # groups come from the cards, so their sections are retitled here, before it runs (-100).
+        language = config.theme.get("language", "zh")
+        if language != "zh":
+            for section in nav.items:
+                for item in getattr(section, "children", None) or []:
+                    titles = self.group_titles.get(getattr(item, "title", None) or "") if isinstance(item, Section) else None
+                    if titles is not None:
+                        item.title = titles.get(language, item.title)
+        return nav
 
     def on_pre_build(self, config: MkDocsConfig) -> None:
         assert self.project is not None

@@ -379,6 +379,7 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
     report = env.get_template("verification.md.j2")
     sections: Any = env.get_template("_zoo_pieces.md.j2").module  # its macros, as attributes
     ordered = sorted(cards, key=lambda c: c.id)
+    by_family = sorted(cards, key=lambda c: zoo.family_key(c.data.get("group", {}), c.data["name"], c.id))
     if by_card is None:
         by_card = group_by_card(verifications)
     # A large zoo's report would list tens of thousands of figures nobody re-ran (a 1000-family
@@ -390,12 +391,13 @@ def render_zoo(cards: list[Card], verifications: list[dict[str, Any]], templates
     pages: dict[str, str] = {}
     for lang in LANGUAGES:
         t = strings(templates_dir, lang)
+        # Groups in zoo.GROUP_ORDER, families alphabetical within each (zoo.family_key).
         groups: dict[str, list[dict[str, Any]]] = {}
-        for card in ordered:
+        for card in by_family:
             group = card.data.get("group", {}).get(lang, "")
             row = {"id": card.id, "name": card.data["name"][lang], "models": len(card.data["models"]), "summary": summaries[card.id]}
             groups.setdefault(group, []).append(piece(fragments, "index", card.id, lang, lambda row=row: Markup(sections.family_index_row(row))))  # type: ignore[misc, arg-type]
-        pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=sorted(groups.items()))
+        pages[f"models/index.{lang}.md"] = index.render(lang=lang, t=t, groups=list(groups.items()))
 
         def family_section(card: Card, lang: str = lang, t: dict[str, Markup] = t) -> Markup:
             mine = by_card.get(card.id, [])
@@ -573,6 +575,7 @@ def verification_rows(cards: list[Card], verifications: list[dict[str, Any]], la
             "reason_text": (v.get("reason_zh") if lang == "zh" else v.get("reason")) or "",
         })
     return rows
+
 
 # --------------------------------------------------------------------------- upstream sources
 

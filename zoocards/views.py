@@ -7,6 +7,7 @@ figure shows the text and badge of the family page it links to.
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any, TypedDict
@@ -18,19 +19,24 @@ from zoocards.load import Card
 
 # Per-family charts are smaller: several sit side by side under the metrics table.
 FAMILY_SIZE = plots.Size(width=400, height=280)
+# A zoo chart holds hundreds of points and labels its whole Pareto front: one chart per row,
+# drawn at about the width the page shows it, so its labels are read at their own size.
+ZOO_SIZE = plots.Size(width=960, height=580)
 
 
 class LeaderboardContext(TypedDict):
     lang: str
     t: dict[str, Markup]
     columns: list[dict[str, Any]]
-    rows: list[Markup]  # each card's rows (leaderboard_lines)
+    rows: list[Markup]  # each card's rows (leaderboard_lines), families in zoo.family_key order
     show_dataset: bool
+    groups: str  # JSON for the filters: [[group, [[card id, family], ...]], ...] in the rows' order
 
 
 class Chart(TypedDict):
     caption: str
     svg: Markup
+    unlabelled: list[str]  # the front's models the chart had no room to label, listed under it
 
 
 class PlotSection(TypedDict):
@@ -62,7 +68,9 @@ def latency_header(column: zoo.LatencyColumn, t: dict[str, Markup]) -> str:
 
 
 def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], latency: list[zoo.LatencyColumn], badges: dict[tuple[Any, ...], str], show_dataset: bool) -> Markup:
-    """Models' leaderboard rows: family, model, [dataset,] input size, model figures, then batch-1 latency per column.
+    """Models' leaderboard rows: model, family, [dataset,] input size, model figures, then batch-1 latency per column.
+
+    The model comes first: wide tables keep their first column in view while they scroll sideways.
 
     Joined here rather than in a template macro: at 1000 families the table has 8000 rows of ~10
     cells in each language, and a `{{ }}` per cell cost a third of the zoo-wide render.
@@ -72,7 +80,7 @@ def leaderboard_lines(entries: list[zoo.Entry], lang: str, t: dict[str, Markup],
         card, figures = escape(entry["card"]), entry["figures"]
         cells = [str(entry["input_size"])] + [_cell(figures.get(key), t, badges) for key in ("top1", "top5", "params", "flops")] + [_cell(figures.get(c["key"]), t, badges) for c in latency]
         dataset = f" {pages.cell(entry['dataset'])} |" if show_dataset else ""
-        lines.append(f"| [{pages.cell(entry['family'][lang])}](../models/{card}.md) | [{pages.cell(entry['model'])}](../models/{card}.md#{escape(entry['anchor'])}) |{dataset} {' | '.join(cells)} |\n")
+        lines.append(f"| [{pages.cell(entry['model'])}](../models/{card}.md#{escape(entry['anchor'])}) | [{pages.cell(entry['family'][lang])}](../models/{card}.md) |{dataset} {' | '.join(cells)} |\n")
     return Markup("".join(lines))
 
 
@@ -93,8 +101,15 @@ def leaderboard_page(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], 
     def rows_of(card: str) -> Markup:
         return leaderboard_lines(by_card[card], lang, t, latency, badges, show_dataset)
 
-    rows = [pages.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in by_card]  # type: ignore[misc]
-    context = LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=show_dataset)
+    # Families as the family index lists them: by group (zoo.GROUP_ORDER), then by name.
+    order = sorted(by_card, key=lambda card: zoo.family_key(by_card[card][0]["group"], by_card[card][0]["family"], card))
+    rows = [pages.piece(fragments, "leaderboard", card, shape, lambda card=card: rows_of(card)) for card in order]  # type: ignore[misc]
+    groups: dict[str, list[list[str]]] = {}
+    for card in order:
+        first = by_card[card][0]
+        groups.setdefault(first["group"].get(lang, ""), []).append([card, first["family"][lang]])
+    context = LeaderboardContext(lang=lang, t=t, columns=columns, rows=rows, show_dataset=show_dataset,
+                                 groups=json.dumps([[group or str(t["family_index_other"]), families] for group, families in groups.items()], ensure_ascii=False))
     return env.get_template("leaderboard.md.j2").render(**context)
 
 
@@ -124,9 +139,10 @@ def _titles(column: zoo.LatencyColumn | None, key: str, t: dict[str, Markup]) ->
     return x_title, f"{t['top1']} — {x_title}"
 
 
-def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: pages.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None) -> list[Chart]:
-    """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out."""
-    series = sorted(set(series_of.values()))
+def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plots.Size, series_of: dict[str, str], fragments: pages.Fragments | None = None, latency: list[zoo.LatencyColumn] | None = None,
+           series: list[str] | None = None) -> list[Chart]:
+    """Top-1 against FLOPs, Params and each batch-1 latency column; charts with under two points are left out (`series`: the colours' order)."""
+    series = sorted(set(series_of.values())) if series is None else series
     by_card = pages.group_by_card(entries)
     out = []
     for key, unit, column in _axes(entries, latency):
@@ -138,8 +154,8 @@ def charts(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], size: plot
         if sum(map(len, groups)) < 2:
             continue
         x_title, caption = _titles(column, key, t)
-        svg = plots.scatter_groups(groups, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size, memo=fragments.circles if fragments else None)
-        out.append(Chart(caption=caption, svg=Markup(svg)))
+        drawing = plots.draw_groups(groups, x_title, str(t["top1"]), front_label=str(t["pareto_front"]), caption=caption, series=series, size=size, memo=fragments.circles if fragments else None)
+        out.append(Chart(caption=caption, svg=Markup(drawing.svg), unlabelled=list(drawing.unlabelled)))
     return out
 
 
@@ -158,12 +174,13 @@ def family_plots(entries: list[zoo.Entry], catalogues: dict[str, dict[str, Marku
         if len(points) < 2:
             continue
         # Text, slot letter, text, ...: the drawing is scanned once, not once per stand-in and language.
-        pieces = _SLOT.split(plots.scatter(points, _SLOTS[0], _SLOTS[1], front_label=_SLOTS[2], caption=_SLOTS[3], size=FAMILY_SIZE))
+        drawing = plots.draw(points, _SLOTS[0], _SLOTS[1], front_label=_SLOTS[2], caption=_SLOTS[3], size=FAMILY_SIZE)
+        pieces = _SLOT.split(drawing.svg)
         for lang, t in catalogues.items():
             x_title, caption = _titles(column, key, t)
             texts = dict(zip(_SLOT_NAMES, map(html.escape, (x_title, str(t["top1"]), str(t["pareto_front"]), caption))))
             svg = "".join([texts[piece] if i % 2 else piece for i, piece in enumerate(pieces)])
-            out[lang].append(Chart(caption=caption, svg=Markup(svg)))
+            out[lang].append(Chart(caption=caption, svg=Markup(svg), unlabelled=list(drawing.unlabelled)))
     return out
 
 
@@ -173,13 +190,15 @@ def plot_sections(entries: list[zoo.Entry], lang: str, t: dict[str, Markup], fra
     datasets = sorted({e["dataset"] for e in entries}, key=lambda d: (-sum(e["dataset"] == d for e in entries), d))
     for dataset in datasets:
         mine = [e for e in entries if e["dataset"] == dataset]
-        families = {e["card"]: e["family"][lang] for e in mine}
-        # Colour by family while the palette tells them apart; beyond that, one colour and tooltips.
-        series_of = families if len(families) <= len(plots.PALETTE) else {}
+        # Colour by group (server CNNs, lightweight CNNs, Transformers...), in zoo.GROUP_ORDER: a
+        # handful of colours a reader can tell apart; each point's tooltip names its family.
+        group_of = {e["card"]: e["group"] for e in mine}
+        series_of = {card: group.get(lang, "") or str(t["family_index_other"]) for card, group in group_of.items()}
+        series = list(dict.fromkeys(series_of[card] for card in sorted(group_of, key=lambda card: zoo.group_key(group_of[card]))))
         # `latency`, when given, is the whole zoo's: it holds for a section that is the whole zoo
-        found = charts(mine, lang, t, plots.Size(), series_of, fragments, latency if len(datasets) == 1 else None)
+        found = charts(mine, lang, t, ZOO_SIZE, series_of, fragments, latency if len(datasets) == 1 else None, series)
         if found:
-            legend = plots.legend(sorted(set(series_of.values())), str(t["pareto_front"]))
+            legend = plots.legend(series, str(t["pareto_front"]))
             sections.append(PlotSection(dataset=dataset, anchor="dataset-" + pages.anchor(dataset).removeprefix("model-"), legend=Markup(legend), charts=found))
     return sections
 

@@ -8,7 +8,7 @@ text everywhere (conversion goes through `pages.display_text`, which the family 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterable, TypedDict
+from typing import Any, Iterable, Mapping, TypedDict
 
 from zoocards import pages, units
 from zoocards.load import Card, KeyPath
@@ -19,6 +19,15 @@ MODEL_METRICS = tuple(metric for metric in units.MODEL_METRICS if metric != "sto
 # The latency every leaderboard column shows: one image at a time.
 LEADERBOARD_BATCH = 1
 HERE = "here"  # the `hardware` of a latency this site measured itself
+# The family groups as PaddleClas' readers know them, in the order every page lists them (the
+# family index, the navigation, the leaderboard, the plots' colours). A card names its group in
+# free text (`group: {zh, en}`); a group not listed here follows these, by its English name.
+GROUP_ORDER: tuple[dict[str, str], ...] = (
+    {"zh": "服务器端卷积网络", "en": "Server CNNs"},
+    {"zh": "轻量级卷积网络", "en": "Lightweight CNNs"},
+    {"zh": "视觉 Transformer", "en": "Vision Transformers"},
+)
+_GROUP_RANK = {label: rank for rank, group in enumerate(GROUP_ORDER) for label in group.values()}
 
 
 class Figure(TypedDict):
@@ -58,6 +67,39 @@ class LatencyColumn(TypedDict):
     hardware: str
     precision: str | None
     threads: int | None
+
+
+def group_key(group: Mapping[str, str]) -> tuple[int, str]:
+    """Where a group sorts: the groups of GROUP_ORDER first, in that order (known by either
+    language's label), then the others by English name, a card without a group last."""
+    english = group.get("en", "")
+    rank = _GROUP_RANK.get(english, _GROUP_RANK.get(group.get("zh", ""), len(GROUP_ORDER) + (0 if english or group.get("zh") else 1)))
+    return rank, english.casefold()
+
+
+def family_key(group: Mapping[str, str], name: Mapping[str, str], card_id: str) -> tuple[tuple[int, str], str, str]:
+    """Where a family sorts: by its group (`group_key`), then alphabetically by English name,
+    the same in both languages and in the navigation (a card's `group`, `name` and id)."""
+    return group_key(group), name["en"].casefold(), card_id
+
+
+def nav_groups(families: Iterable[tuple[str, Mapping[str, Any]]]) -> list[tuple[dict[str, str], list[str]]]:
+    """The families as the family index groups them, for the navigation: per group in order, its
+    labels (`{zh, en}`, empty for no group) and its card ids by name. `families` are (card id,
+    card data) pairs; data not shaped like a card's sorts by its id (check reports it)."""
+    shaped = []
+    for card_id, data in families:
+        group, name = data.get("group"), data.get("name")
+        group, name = group if isinstance(group, dict) else {}, name if isinstance(name, dict) else {}
+        labels = {"zh": str(group.get("zh", "")), "en": str(group.get("en", ""))}
+        shaped.append((family_key(labels, {"en": str(name.get("en", card_id))}, card_id), labels, card_id))
+    out: list[tuple[dict[str, str], list[str]]] = []
+    for key, labels, card_id in sorted(shaped, key=lambda item: item[0]):
+        if out and group_key(out[-1][0]) == key[0]:
+            out[-1][1].append(card_id)
+        else:
+            out.append((labels, [card_id]))
+    return out
 
 
 def figure_key(metric: str, hardware: str | None = None, precision: str | None = None, batch_size: int | None = None, threads: int | None = None) -> str:
