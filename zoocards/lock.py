@@ -85,7 +85,7 @@ def holder(root: Path) -> str:
 
 
 def _describe(path: Path) -> str:
-    for attempt in range(4):  # a holder writes its details just after it takes the lock: a reader may come first
+    for _ in range(4):  # a holder writes its details just after it takes the lock: a reader may come first
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
             pid, what, command, started = int(info["pid"]), str(info["what"]), str(info["command"]), float(info["started"])
@@ -138,10 +138,10 @@ def _leave(path: Path) -> None:
 
 def _adopt(path: Path) -> _Held | None:
     """The lock a parent process handed down (for_child), when it is this very lock and really held."""
-    handed = os.environ.pop(INHERITED_ENV, "")
-    number, _, named = handed.partition(":")
+    number, _, named = os.environ.get(INHERITED_ENV, "").partition(":")
     if not number.isdigit() or named != str(path):
-        return None
+        return None  # none handed down, or another project's: left for its own lock
+    del os.environ[INHERITED_ENV]  # taken: a process this one starts is not handed it by mistake
     fd = int(number)
     try:
         if not _same_file(fd, path):
