@@ -182,6 +182,6 @@ def test_a_model_belongs_to_one_card(card_text: str) -> None:
     # issue 14: the DenseNet page lists the DPN models too; claimed twice, they would be measured twice
     other = load_text(card_text.replace("id: mini", "id: other").replace("Mini_B", "Other_B").replace("Mini_A", "Mini-A"), Path("cards/other.yaml"))
     assert [str(p) for p in check_cards([load_text(card_text, P), other])] == [
-        "cards/other.yaml:17:5: models[0].name: model 'Mini-A' is already a model of mini.yaml (as 'Mini_A'); "
+        "cards/other.yaml:17:5: warning: models[0].name: model 'Mini-A' is already a model of mini.yaml (as 'Mini_A'); "
         "a model belongs to one card: quote it here in a `comparisons` table instead"
     ]

@@ -374,7 +374,8 @@ def _cross_card_problems(cards: list[Card]) -> Iterator[Problem]:
             if first[0] is not card:
                 message = (f"model '{name}' is already a model of {first[0].path.name} (as '{first[1]}'); a model belongs to one card: "
                            "quote it here in a `comparisons` table instead")
-                yield _problem(card, ("models", index, "name"), message)
+                # A warning: the site builds, but the model is measured twice and listed twice.
+                yield _problem(card, ("models", index, "name"), message, "warning")
 
 
 def _schema_line_problems(card: Card) -> Iterator[Problem]:
