@@ -196,3 +196,14 @@ def test_pages_render_as_plain_jinja_renders_them(monkeypatch: pytest.MonkeyPatc
     finally:
         monkeypatch.undo()
         render.forget_templates()
+
+
+def test_a_disagreement_links_to_the_model_row_as_its_card_spells_the_name() -> None:
+    # The zoo writes LeViT-128 on its family page and LeViT_128 in its lists: a disagreement names
+    # the model by its canonical spelling, and links to the row the card's spelling anchors.
+    card = _card(MINIMAL_CARD.replace("Mini_A", "Mini-A"))
+    t = render.strings(render.TEMPLATES_DIR, "en")
+    disagreement = {"model": "Mini_A", "card": "mini", "metric": "top1", "unit": "percent", "hardware": None, "precision": None, "batch_size": None,
+                    "threads": None, "values": [], "spread": 0.1, "ratio": None}
+    [row] = render.disagreement_rows([disagreement], [card], [], "en", t)
+    assert "](../models/mini.md#model-mini-a)" in row

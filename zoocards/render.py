@@ -526,9 +526,13 @@ def disagreement_rows(disagreements: list[Any], cards: list[Card], upstream: lis
     """One table row per disagreeing figure: the model, the figure and its conditions, each value with the pages that write it, their ratio."""
     families = {c.id: c.data["name"][lang] for c in cards}
     titles = {s.id: s.data["title"][lang] for s in upstream}
+    # A disagreement names the model by its canonical spelling (LeViT_128); its row on the family
+    # page is anchored by the card's own (LeViT-128).
+    spelled = {(c.id, canonical(m["name"])): m["name"] for c in cards for m in c.data["models"]}
     rows = []
     for d in disagreements:
-        model = Markup(f"[{cell(d['model'])}](../models/{escape(d['card'])}.md#{escape(anchor(d['model']))})") if d["card"] else cell(d["model"])
+        target = anchor(spelled.get((d["card"], d["model"]), d["model"]))
+        model = Markup(f"[{cell(d['model'])}](../models/{escape(d['card'])}.md#{escape(target)})") if d["card"] else cell(d["model"])
         conditions = " ".join(str(x) for x in (d["hardware"], d["precision"], f"bs={d['batch_size']}" if d["batch_size"] else None,
                                                f"{t['threads']}={d['threads']}" if d["threads"] else None) if x)
         values = []
