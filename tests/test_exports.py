@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from zoocards import compare, exports, units
+from zoocards import compare, exports, units, zoo
 from zoocards.load import Card, card_paths, load_file
 
 PINNED_HOST = {"cpu": "Test CPU", "cores": 2, "gpus": [], "machine": "x86_64", "memory_gb": 8.0, "os": "Linux"}
@@ -25,9 +25,9 @@ def _expected(card: Card) -> dict[str, dict[str, Decimal]]:
     for index, model in enumerate(card.data["models"]):
         figures = out.setdefault(model["name"], {})
         for metric, value in model["metrics"].items():
-            if value is None:
+            if value is None or metric == "storage":  # a file size: shown on its page, not exported (zoo.MODEL_METRICS)
                 continue
-            unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
+            unit = units.model_metric_unit(unit_of, metric)
             raw = card.raw_number(("models", index, "metrics", metric)) or str(value)
             figures[metric] = units.to_display(metric, Decimal(raw), unit, unit_of["flops"]["convention"])
     return out
@@ -72,13 +72,19 @@ def test_benchmark_figures_are_exported_with_their_conditions(written: tuple[lis
     cards, api = written
     records = json.loads((api / "models.json").read_text(encoding="utf-8"))
     for card in cards:
+        # Two tables of one card may time a model under the same conditions (HRNet's zh and en pages
+        # disagree on the V100): the zoo-wide row keeps the first table's figure; the family page shows both.
+        taken: set[tuple[str, str]] = set()
         for bench in card.data.get("benchmarks", []):
             for row in bench["rows"]:
                 record = next(r for r in records if r["card"] == card.id and r["model"] == row["model"])
                 for value, column in zip(row["values"], bench["columns"]):
                     if value is None or column["metric"] != "latency":
                         continue
-                    key = f"latency[{', '.join(x for x in (bench['hardware'], column.get('precision'), 'bs=' + str(column['batch_size']), None if column.get('threads') is None else 'threads=' + str(column['threads'])) if x)}]"
+                    key = zoo.figure_key("latency", bench["hardware"], column.get("precision"), column.get("batch_size"), column.get("threads"))
+                    if (row["model"], key) in taken:
+                        continue
+                    taken.add((row["model"], key))
                     assert record[key] == pytest.approx(float(units.to_display("latency", Decimal(str(value)), column["unit"])), rel=1e-12)
                     assert record[f"{key} unit"] == "ms"
 
@@ -96,12 +102,14 @@ def test_model_index_loads_and_checks_with_the_model_index_package(written: tupl
         for model, figures in _expected(card).items():
             loaded = by_name[model]
             assert loaded.in_collection == card.data["name"]["en"]
-            assert loaded.metadata.flops == int(figures["flops"] * 10**9)  # MACs, as OpenMMLab counts them
-            assert loaded.metadata.parameters == int(figures["params"] * 10**6)
-            (result,) = loaded.results
-            assert (result.task, result.dataset) == ("Image Classification", card.data["dataset"])
-            assert Decimal(str(result.metrics["Top 1 Accuracy"])) == figures["top1"]
-            assert Decimal(str(result.metrics["Top 5 Accuracy"])) == figures["top5"]
+            # a figure the card leaves out (many upstream tables have gaps) is left out of the index too
+            assert loaded.metadata.flops == (int(figures["flops"] * 10**9) if "flops" in figures else None)  # MACs, as OpenMMLab counts them
+            assert loaded.metadata.parameters == (int(figures["params"] * 10**6) if "params" in figures else None)
+            results = loaded.results or []
+            for result in results:
+                assert (result.task, result.dataset) == ("Image Classification", card.data["dataset"])
+                for key, name in (("top1", "Top 1 Accuracy"), ("top5", "Top 5 Accuracy")):
+                    assert (Decimal(str(result.metrics[name])) if name in result.metrics else None) == figures.get(key)
 
 
 def test_hugging_face_cards_load_with_huggingface_hub(written: tuple[list[Card], Path]) -> None:
@@ -113,10 +121,11 @@ def test_hugging_face_cards_load_with_huggingface_hub(written: tuple[list[Card],
         loaded = ModelCard.load(path)
         expected = _expected(card)
         got = Counter((r.metric_name, Decimal(str(r.metric_value))) for r in loaded.data.eval_results)
-        want = Counter((name, figures[key]) for figures in expected.values() for key, name in (("top1", "Top 1 Accuracy"), ("top5", "Top 5 Accuracy")))
+        want = Counter((name, figures[key]) for figures in expected.values() for key, name in (("top1", "Top 1 Accuracy"), ("top5", "Top 5 Accuracy")) if key in figures)
         assert got == want, card.id
         assert {r.task_type for r in loaded.data.eval_results} == {card.data["task"]}
         front = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
         # one model-index entry per model: the family's models stay apart in the file
-        assert [entry["name"] for entry in front["model-index"]] == list(expected)
+        # (a model the page only times, with no accuracy, has no results to index: SE_ResNet18_vd)
+        assert [entry["name"] for entry in front["model-index"]] == [m for m, f in expected.items() if "top1" in f or "top5" in f]
         assert loaded.text.lstrip().startswith(f"# {card.data['name']['en']}")

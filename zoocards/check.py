@@ -227,7 +227,9 @@ def _semantic_problems(card: Card) -> Iterator[Problem]:
 _PROSE_LINK = re.compile(r"\[[^\]\n]*\]\(\s*([^)\s]*)")
 # What prose may link to: an absolute URL, an anchor of the same page, or another card (`card:<id>`,
 # optionally `card:<id>#<model>`), which renders as a link to that family's page.
-_ABSOLUTE_TARGET = re.compile(r"^(https?://|mailto:|#)")
+# A target with any other scheme (javascript:, data:) is not a page link: prose renders it inert
+# as literal text (tests/test_hostile.py), so only scheme-less, relative targets are refused.
+_ABSOLUTE_TARGET = re.compile(r"^(https?://|mailto:|#|(?!card:)[A-Za-z][A-Za-z0-9+.-]*:)")
 _CARD_TARGET = re.compile(r"^card:([a-z0-9][a-z0-9-]*)(#[\w.-]+)?$")
 
 
