@@ -118,10 +118,95 @@ def test_leaderboard_sorts_by_top1_and_filters(page: Any, base_url: str, prefix:
     visible = table.locator("tbody tr:not([hidden])")
     assert visible.count() == 1 and model in visible.first.inner_text()
     page.fill("input.zc-filter", "")
+    page.click("details.zc-toggles > summary")  # the latency columns' checkboxes are folded away
     latency = page.locator(".zc-toggles input[type=checkbox]").first
     latency.uncheck()
     assert not table.locator("thead th").nth(len(headers) - len(page.locator(".zc-toggles input").all())).is_visible()
     latency.check()
+
+
+def _family_and_group(card_id: str, lang: str) -> tuple[str, str]:
+    data = load_file(ROOT / "cards" / f"{card_id}.yaml").data
+    return data["name"][lang], data.get("group", {}).get(lang, "")
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize("prefix", ["", "en/"])
+def test_leaderboard_filters_by_group_and_family_and_hides_columns_not_re_run(page: Any, base_url: str, prefix: str) -> None:
+    page.goto(f"{base_url}/{prefix}zoo/leaderboard/")
+    table = page.locator("table[data-zc-leaderboard]")
+    rows = table.locator("tbody tr")
+    shown = table.locator("tbody tr:not([hidden])")
+    total = rows.count()
+    card_id, _ = _a_model()
+    family, group = _family_and_group(card_id, "en" if prefix else "zh")
+    models = len(load_file(ROOT / "cards" / f"{card_id}.yaml").data["models"])
+    group_select, family_select = page.locator("#zc-leaderboard select").all()
+    group_select.select_option(group)
+    in_group = shown.count()
+    assert models <= in_group < total
+    # every row left is of a family of that group: the family list holds only that group now
+    assert family_select.locator("optgroup").count() == 1 and family_select.locator("optgroup").get_attribute("label") == group
+    family_select.select_option(card_id)
+    assert shown.count() == models
+    assert all(family in text for text in shown.all_inner_texts())
+    assert page.locator(".zc-count").inner_text().startswith(f"{models} / {total}")
+
+    # Hiding the columns with no shown figure re-run: what stays has a re-run figure, or no badge at all
+    headers = table.locator("thead th")
+    before = sum(headers.nth(i).is_visible() for i in range(headers.count()))
+    page.locator("#zc-leaderboard label.zc-control input[type=checkbox]").check()
+    kept = [i for i in range(headers.count()) if headers.nth(i).is_visible()]
+    assert 2 <= len(kept) < before
+    for i in range(headers.count()):
+        badges = shown.locator(f"td:nth-child({i + 1}) .zc-badge")
+        if i not in kept:
+            assert all("zc-not_run" in (badges.nth(j).get_attribute("class") or "") for j in range(badges.count()))
+    page.locator("#zc-leaderboard label.zc-control input[type=checkbox]").uncheck()
+    assert sum(headers.nth(i).is_visible() for i in range(headers.count())) == before
+    group_select.select_option("")
+    assert shown.count() == models, "the family chosen stays chosen: it is in every group's list"
+    family_select.select_option("")
+    assert shown.count() == total
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_wide_table_keeps_its_model_column_and_shows_that_it_scrolls(page: Any, base_url: str) -> None:
+    # At a phone's width the leaderboard overflows: its wrapper scrolls, the model column stays put,
+    # and the wrapper paints the right-edge shadow while columns are hidden there.
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(f"{base_url}/en/zoo/leaderboard/")
+        page.wait_for_function("() => document.querySelector('#zc-leaderboard').dataset.ready")
+        state = page.evaluate("""() => {
+            const table = document.querySelector('table[data-zc-leaderboard]');
+            const wrap = table.closest('.md-typeset__scrollwrap');
+            const cell = table.tBodies[0].rows[0].cells[0];
+            const start = cell.getBoundingClientRect().left;
+            wrap.scrollLeft = 300;
+            return {overflows: wrap.scrollWidth > wrap.clientWidth, scrolled: wrap.scrollLeft, moved: start - cell.getBoundingClientRect().left,
+                    wrapLeft: wrap.getBoundingClientRect().left, cellLeft: cell.getBoundingClientRect().left,
+                    position: getComputedStyle(cell).position, cue: getComputedStyle(wrap).backgroundImage};
+        }""")
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert state["overflows"] and state["scrolled"] == 300
+    assert state["position"] == "sticky" and abs(state["cellLeft"] - state["wrapLeft"]) < 1, state
+    assert "radial-gradient" in state["cue"] and "linear-gradient" in state["cue"]
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("prefix", "titles"), [("", ["服务器端卷积网络", "轻量级卷积网络", "视觉 Transformer"]), ("en/", ["Server CNNs", "Lightweight CNNs", "Vision Transformers"])])
+def test_navigation_lists_the_families_by_group_in_each_language(page: Any, base_url: str, prefix: str, titles: list[str]) -> None:
+    if len(card_paths(ROOT / "cards")) > 60:
+        pytest.skip("above the plugin's nav_family_limit the navigation lists the family index only")
+    page.goto(f"{base_url}/{prefix}models/")
+    labels = [text.strip() for text in page.locator("nav.md-nav--primary label.md-nav__link").all_inner_texts()]
+    positions = [next((i for i, label in enumerate(labels) if label.startswith(title)), -1) for title in titles]
+    assert -1 not in positions and positions == sorted(positions), labels
 
 
 @pytest.mark.browser
