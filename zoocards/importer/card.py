@@ -12,6 +12,10 @@ from zoocards.units import MODEL_METRICS
 SCHEMA_LINE = "# yaml-language-server: $schema=../zoocards/schema/card-v1.schema.json"
 
 
+# What PaddleClas pages call a runtime when they mean a Paddle Inference backend.
+PADDLE_INFERENCE_BACKENDS = {"TensorRT": "tensorrt", "MKLDNN": "onednn"}
+
+
 def _yaml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -92,6 +96,11 @@ def render_card(importer: Importer, card_id: str, pages: list[Page], single: boo
             out.append(f"    runtime: {_yaml_string(bench.runtime)}")
         if bench.runtime_version:
             out.append(f"    runtime_version: {_yaml_string(bench.runtime_version)}")
+        # PaddleClas writes "TensorRT" and "MKLDNN" for Paddle Inference with that backend enabled:
+        # say so, or a re-run would look for a standalone TensorRT engine.
+        if bench.runtime in PADDLE_INFERENCE_BACKENDS:
+            out.append(f"    runtime_id: paddle-inference  # PaddleClas times its models with Paddle Inference, {bench.runtime} enabled")
+            out.append(f"    provider: {PADDLE_INFERENCE_BACKENDS[bench.runtime]}")
         if bench.conditions:
             first = next(iter(bench.conditions.values()))
             out.append("    conditions:" + ("  # one language only: the same text in both" if len(bench.conditions) == 1 else ""))
