@@ -153,8 +153,12 @@ def test_macs_at_other_sizes_only_when_the_claim_is_off() -> None:
     assert macs == 216 * 64 + 80
     assert "macs_at" not in count.count(model, [1, 3, 8, 8], claimed_flops=macs * 1.04)
     assert "macs_at" not in count.count(model, [1, 3, 8, 8], claimed_flops=macs * 2.04)  # FLOPs = 2 x MACs
-    at = count.count(model, [1, 3, 8, 8], claimed_flops=macs * 3)["macs_at"]
-    assert at == {str(size): 216 * size * size + 80 for size in (224, 256, 288, 320, 384, 448, 512)}
+    # a claim counted at 256 while the model runs at 224: only the sizes whose area scaling lands within 25% are counted
+    at_224, at_256 = 216 * 224 * 224 + 80, 216 * 256 * 256 + 80
+    assert count.candidate_sizes(at_256, at_224, 224) == [256]
+    # twice that: FLOPs at 256, or MACs at about 362 (320 and 384 are within 25% of it)
+    assert count.candidate_sizes(2 * at_256, at_224, 224) == [256, 320, 384]
+    assert count.count(model, [1, 3, 224, 224], claimed_flops=at_256)["macs_at"] == {"256": at_256}
 
 
 def test_se_blocks_are_found_by_class_or_attribute_name() -> None:
@@ -198,7 +202,7 @@ def test_export_matches_paddle_on_a_tiny_net(tmp_path: Path) -> None:
     assert result["passed"] is True and "divergence" not in result
     assert result["max_rel_err"] <= compare.ONNX_MAX_RELATIVE_ERROR
     assert result["opset"] == 13 and result["onnx_bytes"] == (tmp_path / "model.onnx").stat().st_size
-    assert (result["init"], result["batch"]) == ("fan_in_normal+bn_calibrated", 2)
+    assert (result["init"], result["batch"], result["batch_check"]["batch"], result["batch_check"]["passed"]) == ("fan_in_normal+bn_calibrated", 1, 2, True)
     assert (tmp_path / "model.json").exists() or (tmp_path / "model.pdmodel").exists()  # what Paddle Inference times
 
 

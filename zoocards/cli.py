@@ -241,6 +241,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         memory_mb=args.memory_mb,
         jobs=args.jobs,
+        hardware_name=args.hardware,
     )
 
 
@@ -281,9 +282,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", help="run shard i of n (e.g. 2/4): a deterministic subset, for a CI matrix")
     p.add_argument("--kinds", help="comma-separated subset of: count,export,latency,accuracy")
     p.add_argument("--models", help="comma-separated model names to re-run")
-    p.add_argument("--timeout", type=float, help="seconds one measurement may take before it is killed")
-    p.add_argument("--memory-mb", type=int, help="memory one measurement may use before it is killed")
+    p.add_argument("--timeout", type=float, help="seconds one stage of a model (build, count, export, check, a timing) may take before its worker is killed")
+    p.add_argument("--memory-mb", type=int, help="memory one worker may use before it is killed")
     p.add_argument("--jobs", type=int, default=2, help="measurements run side by side (latency always runs alone)")
+    p.add_argument("--hardware", help="time only the latency claims on this hardware of this host (a name or id, e.g. nvidia-t4), re-timed here")
     p.add_argument("--no-wait", action="store_true", help="exit 1 if another zoocards run is writing this project, instead of waiting for it")
     p.set_defaults(func=cmd_verify)
 

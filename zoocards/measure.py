@@ -78,12 +78,15 @@ TYPICAL_S = {"count": 4.0, "export": 15.0, "accuracy": 60.0, "latency": 8.0}
 # Latency method (zoocards.workers.latency): warm-up runs, then timed runs for `budget_s`
 # seconds per batch size, at least `min_repeats`, at most `max_repeats`. The figures and the
 # arithmetic that chose them: ARCHITECTURE.md, "Measurements".
-LATENCY_BUDGET = {"warmup": 2, "budget_s": 2.0, "min_repeats": 5, "max_repeats": 200}
-# The export check's batch: 2 catches exports that fixed the batch dimension at 1.
-CHECK_BATCH = 2
-# Every model with a builder is timed at batch 1 on this host's CPU with these runtimes and
-# providers (the claims' own targets come on top, where this host has their hardware).
-BASELINE_RUNTIMES = (("onnxruntime", "cpu"), ("paddle-inference", "onednn"))
+LATENCY_BUDGET = {"warmup": 2, "budget_s": 1.0, "min_repeats": 3, "max_repeats": 200}
+# Every model with a builder is timed at batch 1 on this host's CPU with onnxruntime (the claims'
+# own targets come on top, where this host has their hardware). The cards of BOTH_RUNTIMES_CARDS
+# (the seed zoo, whose two runtimes the issue-16 report compares) are timed with Paddle
+# Inference (oneDNN) as well: for the whole zoo, building its predictor (optimisation passes,
+# 0.2-28 s a model here) would cost more than the 45-minute budget of a cold verification holds.
+BASELINE_RUNTIMES = (("onnxruntime", "cpu"),)
+SECOND_RUNTIME = ("paddle-inference", "onednn")
+BOTH_RUNTIMES_CARDS = frozenset({"digits-demo", "fasternet", "mixnet", "others", "regnet"})
 # Runtimes zoocards.workers.latency can drive, and the provider a claim means when it names none.
 DEFAULT_PROVIDER = {("onnxruntime", "cpu"): "cpu", ("onnxruntime", "gpu"): "cuda", ("paddle-inference", "cpu"): "onednn", ("paddle-inference", "gpu"): "cuda"}
 # What identifies a latency record besides its model: where and how it ran. The runtime's
@@ -186,7 +189,8 @@ def runtime_version(runtime: str) -> str | None:
 def latency_targets(card: Card, model: str, devices: list[dict[str, str]], only: str | None = None) -> list[tuple[dict[str, Any], list[int], bool]]:
     """(target, batch sizes, baseline?) for every timing of `model` this host should make.
 
-    Baseline: batch 1 on this host's CPU with each of BASELINE_RUNTIMES, every core pinned.
+    Baseline: batch 1 on this host's CPU with each of BASELINE_RUNTIMES (and SECOND_RUNTIME for
+    the cards of BOTH_RUNTIMES_CARDS), every core pinned.
     Claims (hardware.claim_targets): each claim whose hardware this host has and whose runtime
     zoocards can drive, at the claimed provider (the runtime's usual one when none is named),
     precision, threads and batch size; claims of one target share a record. `only` (a
@@ -204,8 +208,9 @@ def latency_targets(card: Card, model: str, devices: list[dict[str, str]], only:
             known[1].add(batch)
             groups[ident] = (known[0], known[1], known[2] and baseline)
 
+    runtimes = [*BASELINE_RUNTIMES, SECOND_RUNTIME] if card.id in BOTH_RUNTIMES_CARDS else list(BASELINE_RUNTIMES)
     for cpu in (d for d in devices if d["kind"] == "cpu"):
-        for runtime, provider in BASELINE_RUNTIMES:
+        for runtime, provider in runtimes:
             add(_target(cpu, runtime, provider, "FP32", cores), 1, True)
     for claim in hardware.claim_targets(card):
         if claim.model != model or claim.runtime is None or not hardware.runnable(claim, devices):
@@ -289,10 +294,10 @@ def plan(cards: list[Card], root: Path, *, only_hardware: str | None = None, dev
                 "channels": int(evaluation.get("channels", 3)),
                 "versions": versions,
             }
-            payload = {"builder": model["builder"], "input_size": int(model["input_size"]), "channels": base["channels"], "check_batch": CHECK_BATCH}
+            payload = {"builder": model["builder"], "input_size": int(model["input_size"]), "channels": base["channels"]}
             if only_hardware is None:
                 count_job = Job(card.id, model["name"], "count", {"kind": "count", "worker": WORKER_VERSION["count"], **base}, {**payload, "claimed_flops": claimed_flops(card, model)})
-                export_job = Job(card.id, model["name"], "export", {"kind": "export", "worker": WORKER_VERSION["export"], **base, "check_batch": CHECK_BATCH}, dict(payload))
+                export_job = Job(card.id, model["name"], "export", {"kind": "export", "worker": WORKER_VERSION["export"], **base}, dict(payload))
                 jobs.extend([count_job, export_job])
             for target, batches, baseline in latency_targets(card, model["name"], devices, only_hardware):
                 inputs = {"kind": "latency", "worker": WORKER_VERSION["latency"], **base, "batches": batches, "budget": LATENCY_BUDGET, "target": target}
@@ -401,6 +406,9 @@ class Worker:
         # The card's repository first (builders such as zoocards.demo or tests.*), then this package's.
         path = [str(root), str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]
         env = {**os.environ, "POLYGRAPHY_AUTOINSTALL_DEPS": "0", "PYTHONPATH": os.pathsep.join(filter(None, path))}
+        # Idle OpenMP threads (Paddle's oneDNN) sleep instead of spinning: on a shared host spinning
+        # threads fight other processes for the cores and double the timings (see zoocards.workers.latency).
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.number = number
         self.memory_mb = memory_mb
         self.stderr: deque[str] = deque(maxlen=60)
@@ -675,6 +683,7 @@ class WorkerPool:
             if not busy and self.timings:
                 group = self.timings.popleft()
                 group.started = time.monotonic()
+                print(f"    timing {group.card}: {group.model} ({len(group.timed)} target{'s' if len(group.timed) > 1 else ''})", file=sys.stderr, flush=True)
                 self._dispatch("time", group)
             elif not busy and not self.timings:
                 self.timing_mode = False
@@ -727,14 +736,33 @@ def run_jobs(jobs: list[Job], root: Path, *, timeout_s: float | None = None, mem
     groups = group_jobs(jobs)
     stats = stats if stats is not None else RunStats()
     results: list[tuple[Job, dict[str, Any]]] = []
+    # Records are saved by a thread of their own: a save may wait for the project lock (a build
+    # holds it for minutes), and the pool's loop must keep reading events and keeping deadlines.
+    pending: queue.Queue[tuple[Job, dict[str, Any]] | None] = queue.Queue()
+    failure: list[BaseException] = []
+
+    def saver() -> None:
+        while (item := pending.get()) is not None:
+            if on_record and not failure:
+                try:
+                    on_record(*item)
+                except BaseException as exc:  # re-raised below, after the workers are stopped
+                    failure.append(exc)
 
     def keep(job: Job, record: dict[str, Any]) -> None:
         results.append((job, record))
-        if on_record:
-            on_record(job, record)
+        pending.put((job, record))
 
+    thread = threading.Thread(target=saver, name="zoocards-saver", daemon=True)
+    thread.start()
     progress = Progress(groups, estimates or {}, parallel)
-    WorkerPool(groups, root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=parallel, progress=progress, on_record=keep, stats=stats).run()
+    try:
+        WorkerPool(groups, root, timeout_s=timeout_s, memory_mb=memory_mb, parallel=parallel, progress=progress, on_record=keep, stats=stats).run()
+    finally:
+        pending.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
     if results:
         print(stage_summary([record for _, record in results], stats.side_by_side_s, stats.alone_s, parallel), file=sys.stderr, flush=True)
     return results

@@ -44,11 +44,13 @@ mismatch with it):
       squeeze-excitation blocks.
   Operations written another way (a Tensor method such as `x.sigmoid()`, a function imported
   by name before counting) are not seen; the figures are lower bounds of what they name.
-* `macs_at`: `macs` at the other square input sizes among 224, 256, 288, 320, 384, 448 and
-  512, keyed by the size as a string ({"256": macs, …}). Computed only when the job carries
-  the card's claimed compute (`claimed_flops`, a count in the card's own convention) and it
-  is neither within 5% of `macs` nor of 2 x `macs`: a claim that already matches needs no
-  other size. A size the network cannot run at (fixed position embeddings) is left out.
+* `macs_at`: `macs` at other square input sizes among 224, 256, 288, 320, 384, 448 and 512,
+  keyed by the size as a string ({"256": macs, …}). Computed only when the job carries the
+  card's claimed compute (`claimed_flops`, a count in the card's own convention) and it is
+  neither within 5% of `macs` nor of 2 x `macs` (a claim that already matches needs no other
+  size), and only at the sizes where `macs` scaled by the area (or twice that) lands within
+  25% of the claim (`candidate_sizes`). A size the network cannot run at (fixed position
+  embeddings) is left out.
 
 1 MAC = 2 FLOPs; the comparison step converts claims written as FLOPs.
 """
@@ -58,8 +60,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from zoocards.workers.common import Job, input_shape, log
@@ -177,7 +179,7 @@ def _patched(owner: Any, name: str, wrap: Callable[[Callable[..., Any]], Callabl
         setattr(owner, name, original)
 
 
-def _forward(model: Any, shape: list[int], detail: bool) -> dict[str, Any]:
+def _forward(model: Any, shape: list[int], detail: bool, inputs: Any = None) -> dict[str, Any]:
     """One hooked forward pass: MACs by layer type and matmul, plus (detail) the breakdown parts."""
     import contextlib
 
@@ -275,7 +277,7 @@ def _forward(model: Any, shape: list[int], detail: bool) -> dict[str, Any]:
                 stack.enter_context(_patched(owner, name, elements("elementwise")))
         try:
             with paddle.no_grad():
-                output = model(paddle.zeros(shape, dtype="float32"))
+                output = model(paddle.zeros(shape, dtype="float32") if inputs is None else paddle.to_tensor(inputs))
         finally:
             for handle in handles:
                 handle.remove()
@@ -307,15 +309,22 @@ def needs_other_sizes(claimed_flops: float | None, macs: int) -> bool:
     return all(abs(claimed_flops - reference) > SIZE_SEARCH_MARGIN * reference for reference in (macs, 2 * macs))
 
 
-def count(model: Any, shape: list[int], claimed_flops: float | None = None) -> dict[str, Any]:
-    """Parameters, MACs and the breakdown of `model` on one input of `shape` (batch 1)."""
+def count(model: Any, shape: list[int], claimed_flops: float | None = None, inputs: Any = None,
+          during: Callable[[], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
+    """Parameters, MACs and the breakdown of `model` on one input of `shape` (batch 1).
+
+    `inputs` (an array of `shape`) replaces the zeros the pass runs on, and `during` wraps that
+    one pass: the model job calibrates BatchNorm statistics in the same forward (the counts
+    depend on shapes, never on values).
+    """
     model.eval()  # BatchNorm in training mode would also update its running statistics
     running = _bn_running_stats(model)
     parameters = model.parameters()
     params = sum(int(p.numel()) for p in parameters if id(p) not in running)
     params_all = sum(int(p.numel()) for p in parameters)
 
-    run = _forward(model, shape, detail=True)
+    with during() if during is not None else nullcontext():
+        run = _forward(model, shape, detail=True, inputs=inputs)
     output = run["output"]
     outputs = int(output.shape[-1])
     layer_total = sum(run["by_type"].values())
@@ -342,15 +351,30 @@ def count(model: Any, shape: list[int], claimed_flops: float | None = None) -> d
         "output_shape": [int(s) for s in output.shape],
         "input_shape": shape,
     }
-    if needs_other_sizes(claimed_flops, macs):
-        result["macs_at"] = macs_at(model, shape)
+    if claimed_flops and needs_other_sizes(claimed_flops, macs):
+        result["macs_at"] = macs_at(model, shape, candidate_sizes(claimed_flops, macs, int(shape[-1])))
     return result
 
 
-def macs_at(model: Any, shape: list[int]) -> dict[str, int]:
-    """`macs` at each other size of OTHER_SIZES (sizes the network cannot take are left out)."""
+def candidate_sizes(claimed_flops: float, macs: int, size: int) -> list[int]:
+    """The sizes of OTHER_SIZES where the count, scaled by area (or twice it), lands within 25% of the claim.
+
+    Counting at every size costs up to 17 forward passes of the model at 224; the area scaling
+    is exact for convolutions and close for attention, so the sizes it rules out cannot explain
+    the claim anyway.
+    """
+    out = []
+    for other in OTHER_SIZES:
+        scaled = macs * (other / size) ** 2
+        if other != size and any(abs(claimed_flops - factor * scaled) <= 0.25 * claimed_flops for factor in (1, 2)):
+            out.append(other)
+    return out
+
+
+def macs_at(model: Any, shape: list[int], sizes: Iterable[int] = OTHER_SIZES) -> dict[str, int]:
+    """`macs` at each of `sizes` other than the model's own (sizes the network cannot take are left out)."""
     out: dict[str, int] = {}
-    for size in OTHER_SIZES:
+    for size in sizes:
         if [size, size] == [int(s) for s in shape[2:]]:
             continue
         try:
@@ -362,7 +386,7 @@ def macs_at(model: Any, shape: list[int]) -> dict[str, int]:
     return out
 
 
-def run_count(model: Any, job: Job) -> dict[str, Any]:
+def run_count(model: Any, job: Job, inputs: Any = None, during: Callable[[], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
     """The count stage of a model job: count at the job's input size, batch 1."""
     claimed = job.get("claimed_flops")
-    return count(model, input_shape(job, 1), float(claimed) if claimed else None)
+    return count(model, input_shape(job, 1), float(claimed) if claimed else None, inputs, during)

@@ -6,10 +6,11 @@ pointed at stderr first, so paddle's and paddle2onnx's prints, some from C++, ca
 them). Jobs:
 
 * `{"op": "model", "id", "model", "builder", "input_size", "channels", "parts": [...], "dir"}`
-  builds the network once and runs, for the parts asked: count -> sane init -> export ->
-  ONNX check, then leaves the exported files in `dir` when latency parts follow (the
-  orchestrator times them later, alone on the machine) and removes them otherwise; an
-  accuracy part builds again with the weights it names.
+  builds the network once and runs, for the parts asked: count (whose forward pass also
+  calibrates the sane initialisation, see zoocards.workers.export) -> export -> ONNX check,
+  then leaves the exported files in `dir` when latency parts follow (the orchestrator times
+  them later, alone on the machine) and removes them otherwise; an accuracy part builds again
+  with the weights it names.
 * `{"op": "time", "id", "model", "input_size", "channels", "parts": [...], "dir"}` times the
   latency parts on the files a model job left in `dir`.
 
@@ -80,14 +81,14 @@ class Session:
 
 
 def run_model(job: Job, session: Session) -> None:
-    """Build once; count, initialise, export, check; leave the files for timing when asked."""
+    """Build once; count (calibrating the sane weights in the same pass), export, check; leave the files for timing when asked."""
     from zoocards.workers import accuracy, count, export
 
     parts = job["parts"]
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for part in parts:
         by_kind.setdefault(part["kind"], []).append(part)
-    timed = by_kind.get("latency", [])
+    checks, timed = by_kind.get("export", []), by_kind.get("latency", [])
     built = [p for p in parts if p["kind"] != "accuracy"]
     model = None
     if built:
@@ -100,18 +101,26 @@ def run_model(job: Job, session: Session) -> None:
             for part in built:
                 session.result(part, "failed", one_line(exc), None, session.seconds("build"))
     if model is not None:
+        calibrated = False
         for part in by_kind.get("count", []):
             try:
                 with session.stage("count"):
-                    result = count.run_count(model, {**job, **part})
+                    if (checks or timed) and not calibrated:
+                        # Counts depend on shapes only: the sane weights go in first, and the
+                        # counting pass calibrates the BatchNorms on the calibration image.
+                        batch_norms = export.reinit_weights(model)
+                        result = count.run_count(model, {**job, **part}, export.random_batch(job, export.BATCH, export.CALIBRATION_SEED),
+                                                 lambda: export.calibrating(batch_norms))
+                        calibrated = True
+                    else:
+                        result = count.run_count(model, {**job, **part})
                 session.result(part, "ok", None, result, session.seconds("build", "count"))
             except MemoryError:
                 raise
             except Exception as exc:
                 session.result(part, "failed", one_line(exc), None, session.seconds("build", "count"))
-        checks = by_kind.get("export", [])
         if checks or timed:
-            _export(job, session, model, checks, timed)
+            _export(job, session, model, checks, timed, calibrated)
     del model
     free_memory()
     for part in by_kind.get("accuracy", []):
@@ -126,8 +135,8 @@ def run_model(job: Job, session: Session) -> None:
             session.result(part, "failed", one_line(exc), None, session.seconds("accuracy"))
 
 
-def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]], timed: list[dict[str, Any]]) -> None:
-    """Initialise, export, check: the export parts get the check, the latency parts the files (or the failure)."""
+def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]], timed: list[dict[str, Any]], calibrated: bool) -> None:
+    """Initialise (unless counting did), export, check: the export parts get the check, the latency parts the files (or the failure)."""
     import paddle
 
     from zoocards.workers import export
@@ -136,11 +145,11 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
     workdir.mkdir(parents=True, exist_ok=True)
     keep = False
     try:
-        batch_size = int(job.get("check_batch") or export.BATCH)
         try:
             with session.stage("export"):
-                export.sane_init(model, export.random_batch(job, batch_size, export.CALIBRATION_SEED))
-                batch = export.random_batch(job, batch_size)
+                if not calibrated:
+                    export.sane_init(model, export.random_batch(job, export.BATCH, export.CALIBRATION_SEED))
+                batch = export.random_batch(job)
                 if checks:
                     with paddle.no_grad():
                         expected = export._first_output(model(paddle.to_tensor(batch))).numpy()
