@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, TypedDict
 
-from zoocards import pages, units
+from zoocards import compare, pages, units
 from zoocards.load import Card, KeyPath
 
 # The model-table figures every zoo-wide view and export carries, in the family table's order.
@@ -157,11 +157,20 @@ def card_entries(card: Card, verifications: Iterable[dict[str, Any]], records: l
                 figures[key] = {"key": key, "metric": metric, "value": units.as_decimal(text), "text": text, "unit": units.DISPLAY_UNIT.get(metric, ""),
                                 "hardware": hardware, "precision": column.get("precision"), "batch_size": column.get("batch_size"),
                                 "threads": column.get("threads"), "source": source, "verification": by_source.get(source)}
-    for record in records:
-        entry = entries.get(record["model"])
-        stats = (record["result"] or {}).get("batch_sizes", {}).get(str(LEADERBOARD_BATCH)) if record["status"] == "ok" else None
-        if record["kind"] != "latency" or entry is None or stats is None:
+    # The "measured here" column: each model's newest onnxruntime FP32 timing on a CPU at batch 1,
+    # the timing every model with a builder gets (records of several hosts and runtimes coexist).
+    here: dict[str, compare.Timing] = {}
+    for found in map(compare.timing, records):
+        if (found is None or found.status != "ok" or found.hardware_kind != "cpu" or found.runtime != "onnxruntime" or found.precision != "FP32"
+                or str(LEADERBOARD_BATCH) not in found.batches):
             continue
+        if found.model not in here or (found.measured_at or "") > (here[found.model].measured_at or ""):
+            here[found.model] = found
+    for model_name, found in here.items():
+        entry = entries.get(model_name)
+        if entry is None:
+            continue
+        stats = found.batches[str(LEADERBOARD_BATCH)]
         # Two decimals, as the family page's "measured here" table shows it.
         key = figure_key("latency", HERE, "FP32", LEADERBOARD_BATCH)
         entry["figures"][key] = Figure(
