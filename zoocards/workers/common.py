@@ -186,6 +186,12 @@ def resolve_builder(spec: str) -> Callable[..., Any]:
     builder = getattr(module, attribute, None)
     if not callable(builder):
         raise WorkerError(f"{module_name} has no callable {attribute} (builder {spec})")
+    # paddleclas 2.6.0's hrnet.py builds SE_HRNet_* and then looks its weights' URL up in
+    # MODEL_URLS, which has no SE_HRNet_* keys: a KeyError even with pretrained=False. No URL is
+    # ever fetched here (weights, when used, are local files), so a missing entry gets an empty one.
+    urls = getattr(module, "MODEL_URLS", None)
+    if isinstance(urls, dict):
+        urls.setdefault(attribute, "")
     return builder  # type: ignore[no-any-return]
 
 
