@@ -30,7 +30,7 @@ def _figures(card: Card) -> Iterator[tuple[str, str, str]]:
         for metric, value in model["metrics"].items():
             if value is None:
                 continue
-            unit = unit_of["accuracy"] if metric in units.ACCURACY_METRICS else unit_of["flops"]["scale"] if metric == "flops" else unit_of["params"]
+            unit = units.model_metric_unit(unit_of, metric)  # storage has its own unit (KB, MB, GB)
             raw = card.raw_number(("models", index, "metrics", metric)) or str(value)
             yield model["name"], metric, units.plain(units.to_display(metric, Decimal(raw), unit, unit_of["flops"]["convention"]))
     for b_index, bench in enumerate(card.data.get("benchmarks", [])):
