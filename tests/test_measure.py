@@ -356,3 +356,33 @@ def test_a_verification_run_reports_each_phase_and_each_kind_share_of_the_work()
     assert line.startswith("5 measurements in 2m10s: 1m20s for counts, exports and accuracy (2 at a time), 50s for latency (one at a time).")
     # biggest first; shares of the 200 s of work, a record without a duration counting none
     assert line.endswith("Work by kind: export ×2 2m00s (60%), latency ×2 50s (25%), count ×1 30s (15%).")
+
+
+def script(name: str) -> Any:
+    """A module of scripts/ (not a package), imported by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_repeatability_pairs_each_timing_of_two_runs_and_reports_the_spread() -> None:
+    repeat = script("bench_latency_repeat")
+
+    def run(medians: dict[str, float], failed: str = "") -> dict[str, list[dict[str, Any]]]:
+        records = []
+        for model, median in medians.items():
+            target = {"hardware": "amd-epyc", "hardware_name": "AMD EPYC", "hardware_kind": "cpu", "runtime": "onnxruntime", "runtime_version": "1",
+                      "provider": "cpu", "precision": "FP32", "threads": 2}
+            stats = {"median_ms": median, "p10_ms": median * 0.9, "p90_ms": median * 1.1, "cv": 0.1, "repeats": 10, "warmup": 2}
+            records.append({"model": model, "kind": "latency", "status": "failed" if model == failed else "ok", "target": target,
+                            "result": {"batches": {"1": stats}, "load_avg": [1.0, 1.0, 1.0]}})
+        return {"c": records}
+
+    found = repeat.pairs(run({"A": 10.0, "B": 4.0, "C": 1.0}), run({"A": 12.0, "B": 4.0, "C": 2.0}, failed="C"))
+    # C failed in run 2: no pair; A: |10 - 12| / 10
+    assert [(p["model"], p["relative_difference"]) for p in found] == [("A", 0.2), ("B", 0.0)]
+    assert repeat.distribution([0.0, 0.1, 0.2, 0.3, 0.4]) == {"pairs": 5, "p50": 0.2, "p90": 0.36, "max": 0.4, "mean": 0.2}
