@@ -52,3 +52,26 @@ def Hang() -> Any:
 def Hog() -> Any:
     """A builder that asks for far more memory than the limit allows."""
     return bytearray(64 * 1024**3)
+
+
+# Module state a builder may leave behind (as ppcls's UniFormer_base_ls does with `layer_scale`).
+scaled = False
+
+
+def Downloads(pretrained: bool = True) -> Any:
+    """A builder that defaults to downloading weights (as ppcls's UniFormer_* do)."""
+    if pretrained:
+        raise RuntimeError("simulated download: no network here")
+    return TinyNet()
+
+
+def SetsModuleState() -> Any:
+    """A builder that flips a module global and never resets it."""
+    global scaled
+    scaled = True
+    return TinyNet()
+
+
+def ReadsModuleState() -> Any:
+    """A builder whose network depends on that module global."""
+    return TinyNet(width=16 if scaled else 8)

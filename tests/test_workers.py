@@ -471,3 +471,17 @@ def test_demo_accuracy_through_the_worker_subprocess(tmp_path: Path) -> None:
     records = measure.measure([card], tmp_path, ROOT, kinds={"accuracy", "count"})
     verdicts = {v["metric"]: v["status"] for v in compare.verify([card], records, measure.host_fingerprint()) if v["source"].startswith("models[0].")}
     assert verdicts == {"top1": "verified", "top5": "verified", "flops": "verified", "params": "verified", "classes": "verified"}
+
+
+def test_builders_never_download_nor_leak_module_state() -> None:
+    """ppcls's UniFormer_* default to pretrained=True (a download), and UniFormer_base_ls leaves
+    `layer_scale = True` for every UniFormer built after it in the same worker."""
+    pytest.importorskip("paddle")
+    from tests import fake_builders
+    from zoocards.workers.common import build_model
+
+    assert build_model({"builder": "tests.fake_builders:Downloads"}) is not None
+    build_model({"builder": "tests.fake_builders:SetsModuleState"})
+    assert fake_builders.scaled is False
+    model = build_model({"builder": "tests.fake_builders:ReadsModuleState"})
+    assert model.fc.weight.shape == [8, 10]

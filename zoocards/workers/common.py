@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import gc
 import importlib
+import inspect
 import importlib.metadata
 import importlib.util
 import logging
@@ -204,14 +205,25 @@ def build_model(job: Job, weights: str | None = None) -> Any:
     process-wide, and a worker builds many models.
     """
     builder = resolve_builder(job["builder"])
-    if "paddle" in sys.modules:  # a builder that never imported paddle has nothing to seed
-        import paddle
+    # A few ppcls builders default to pretrained=True (UniFormer_*): they would download weights.
+    # Weights come only from local files here, so say pretrained=False wherever it is a parameter.
+    kwargs = {"pretrained": False} if "pretrained" in inspect.signature(builder).parameters else {}
+    # A builder may set a module global for the next model of its module (UniFormer_base_ls sets
+    # `layer_scale = True` and never resets it): a worker serving many models restores them.
+    module = sys.modules.get(getattr(builder, "__module__", ""), None)
+    saved = {k: v for k, v in vars(module).items() if isinstance(v, (bool, int, float, str)) and not k.startswith("__")} if module else {}
+    try:
+        if "paddle" in sys.modules:  # a builder that never imported paddle has nothing to seed
+            import paddle
 
-        paddle.seed(int(job.get("seed", 0)))
-        with paddle.utils.unique_name.guard():
-            model = builder()
-    else:
-        model = builder()
+            paddle.seed(int(job.get("seed", 0)))
+            with paddle.utils.unique_name.guard():
+                model = builder(**kwargs)
+        else:
+            model = builder(**kwargs)
+    finally:
+        if module is not None:
+            vars(module).update(saved)
     if weights:
         import paddle
 
