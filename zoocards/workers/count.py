@@ -89,10 +89,10 @@ def _positions(shape: list[int]) -> int:
     return math.prod(int(s) for s in shape[2:])
 
 
-def _per_sample(tensor: Any) -> int:
-    """Elements of one sample of an N,... tensor."""
-    shape = [int(s) for s in tensor.shape]
-    return math.prod(shape[1:]) if len(shape) > 1 else math.prod(shape)
+def _per_sample(tensor: Any, batch: int = 1) -> int:
+    """Elements of a tensor per sample of the model's input batch (its first dimension may be
+    batch x windows, not the batch)."""
+    return int(tensor.numel()) // batch
 
 
 def _classes(names: tuple[str, ...]) -> tuple[type, ...]:
@@ -117,20 +117,26 @@ def _is_norm(layer: Any) -> bool:
     return any(any(norm in cls.__name__ for norm in _NORMS) for cls in type(layer).__mro__)
 
 
-def layer_macs(layer: Any, inputs: tuple[Any, ...], output: Any) -> int:
-    """MACs of one call of a leaf layer, per sample (0 for layers not counted)."""
+def layer_macs(layer: Any, inputs: tuple[Any, ...], output: Any, batch: int = 1) -> int:
+    """MACs of one call of a leaf layer, per sample of the model's input batch (0 for layers not counted).
+
+    A layer's first dimension is not always the batch: window attention (Swin, CSWin, Twins ...)
+    runs its projections on [batch x windows, tokens, channels], so the work of a call is its
+    whole output, divided by the model's own batch size."""
     from paddle import nn
 
     if isinstance(layer, (nn.Conv1DTranspose, nn.Conv2DTranspose, nn.Conv3DTranspose)):
-        # weight: [Cin, Cout / groups, *kernel]
-        return int(layer.weight.numel()) * _positions(list(inputs[0].shape))
+        # weight: [Cin, Cout / groups, *kernel]; one kernel volume per input value
+        positions = int(inputs[0].numel()) // int(inputs[0].shape[1])
+        return int(layer.weight.numel()) * positions // batch
     if isinstance(layer, (nn.Conv1D, nn.Conv2D, nn.Conv3D)):
         # weight: [Cout, Cin / groups, *kernel]; one kernel-volume dot product per output value
-        return int(layer.weight.numel()) * _positions(list(output.shape))
+        positions = int(output.numel()) // int(output.shape[1])
+        return int(layer.weight.numel()) * positions // batch
     if isinstance(layer, nn.Linear):
         # weight: [in, out]; every output row costs in x out
-        rows = int(output.numel()) // int(output.shape[-1]) // int(output.shape[0])
-        return int(layer.weight.numel()) * rows
+        rows = int(output.numel()) // int(output.shape[-1])
+        return int(layer.weight.numel()) * rows // batch
     return 0
 
 
@@ -193,6 +199,7 @@ def _forward(model: Any, shape: list[int], detail: bool, inputs: Any = None) -> 
             if is_se_block(path, layer):
                 se_layers.update(id(sub) for sub in layer.sublayers(include_self=True))
 
+    batch = int(shape[0])
     by_type: Counter[str] = Counter()
     extra: Counter[str] = Counter()
     heads: list[tuple[Any, Any]] = []  # (layer, output) of every conv/linear run, in order
@@ -204,7 +211,7 @@ def _forward(model: Any, shape: list[int], detail: bool, inputs: Any = None) -> 
     def hook(layer: Any, inputs: tuple[Any, ...], output: Any) -> None:
         if id(layer) in counted:
             inside[0] -= 1
-        macs = layer_macs(layer, inputs, output)
+        macs = layer_macs(layer, inputs, output, batch)
         if macs:
             by_type[type(layer).__name__] += macs
         if not detail or isinstance(output, (list, tuple)):
@@ -212,15 +219,15 @@ def _forward(model: Any, shape: list[int], detail: bool, inputs: Any = None) -> 
         if macs:
             heads.append((layer, output))
             if getattr(layer, "bias", None) is not None:
-                extra["bias"] += _per_sample(output)
+                extra["bias"] += _per_sample(output, batch)
             if id(layer) in se_layers:
                 extra["se"] += macs
         elif _is_norm(layer):
-            extra["bn"] += _per_sample(output)
+            extra["bn"] += _per_sample(output, batch)
         elif isinstance(layer, activations):
-            extra["act"] += _per_sample(output)
+            extra["act"] += _per_sample(output, batch)
         elif isinstance(layer, pools):
-            extra["pool"] += _per_sample(output)
+            extra["pool"] += _per_sample(output, batch)
 
     handles = []
     leaves = [layer for layer in model.sublayers(include_self=True) if _is_leaf(layer)]
@@ -252,12 +259,23 @@ def _forward(model: Any, shape: list[int], detail: bool, inputs: Any = None) -> 
 
         return bmm
 
+    def counted_operator(original: Callable[..., Any]) -> Callable[..., Any]:
+        def matmul(x: Any, y: Any) -> Any:
+            nonlocal matmul_macs
+            out = original(x, y)
+            if isinstance(out, paddle.Tensor):
+                inner = int(x.shape[-1]) if len(x.shape) > 0 else 1
+                matmul_macs += int(out.numel()) * inner
+            return out
+
+        return matmul
+
     def elements(part: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
             def counted(*args: Any, **kwargs: Any) -> Any:
                 out = original(*args, **kwargs)
                 if inside[0] == 0 and isinstance(out, paddle.Tensor):
-                    extra[part] += _per_sample(out)
+                    extra[part] += _per_sample(out, batch)
                 return out
 
             return counted
@@ -267,6 +285,8 @@ def _forward(model: Any, shape: list[int], detail: bool, inputs: Any = None) -> 
     with contextlib.ExitStack() as stack:
         stack.enter_context(_patched(paddle, "matmul", counted_matmul))
         stack.enter_context(_patched(paddle, "bmm", counted_bmm))
+        # `q @ k` in attention goes through the operator, not paddle.matmul
+        stack.enter_context(_patched(paddle.Tensor, "__matmul__", counted_operator))
         if detail:
             for name in _FUNCTIONAL_ACTIVATIONS:
                 stack.enter_context(_patched(F, name, elements("act")))
