@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from zoocards import names
 from zoocards.importer.assemble import Comparison, Importer
 from zoocards.importer.tables import Page
 from zoocards.units import MODEL_METRICS
@@ -78,7 +79,9 @@ def render_card(importer: Importer, card_id: str, pages: list[Page], single: boo
             out.append(f"    builder: {model['builder']}")
         size = model.get("input_size")
         if size is None:
-            guessed = re.search(r"_(\d{3})$", model["architecture"])
+            # the size in the name of the architecture the weights belong to (NextViT_small_384_ssld: 384)
+            base = names.architecture_candidates(model["architecture"])[-1]
+            guessed = re.search(r"_(\d{3})$", base)
             size = int(guessed.group(1)) if guessed and 96 <= int(guessed.group(1)) <= 1024 else 224
             out.append(f"    input_size: {size}  # assumed: the page does not give it")
         else:
