@@ -12,7 +12,7 @@ records untouched), with the timing method and budget `zoocards verify` uses. Fo
 (the larger of "run 2 against run 1" and "run 1 against run 2", as a fraction), and the
 report gives its distribution (p50, p90, max over all pairs; also per runtime/provider):
 
-    {"runs": 2, "cards": [...], "pairs": N, "definition": "...",
+    {"runs": 2, "cards": [...], "pairs": N, "definition": "...", "busy": true | false,
      "relative_difference": {"p50": f, "p90": f, "max": f, "mean": f},
      "p10_relative_difference": {...the same for the runs' 10th percentiles...},
      "by_target": {"onnxruntime/cpu": {"pairs", "p50", "p90", "max"}, ...},
@@ -20,7 +20,9 @@ report gives its distribution (p50, p90, max over all pairs; also per runtime/pr
                    "run1_p10_ms", "run2_p10_ms", "p10_relative_difference", "load_avg_1m": [run 1, run 2]}],
      "settings": {"latency_budget": {...}}, "host": {"cpu", "cores", "load_avg": [[run 1 start], [run 2 start]]}, "date"}
 
-zoocards.compare sets its latency tolerance from `relative_difference.max`.
+zoocards.compare sets its latency tolerance from `relative_difference.max`. `busy` is true when
+a run started with a 1-minute load average above the core count: the spread then measures the
+other processes as much as the timing method, and a quiet host should be measured instead.
 """
 
 from __future__ import annotations
@@ -100,8 +102,11 @@ def report(found: list[dict[str, Any]], cards: list[str], loads: list[list[float
     for pair in found:
         by_target.setdefault(f"{pair['runtime']}/{pair['provider']}", []).append(pair["relative_difference"])
     host = host_info()
+    starts = [load[0] for load in loads if load]
     return {
         "runs": 2, "cards": cards, "pairs": len(found), "definition": DEFINITION,
+        # More runnable processes than cores when a run started: the spread then measures them too.
+        "busy": bool(starts) and max(starts) > host["cores"],
         "relative_difference": distribution([p["relative_difference"] for p in found]),
         # The same for the runs' 10th percentiles: other processes only ever add time, so the fast
         # end of a timing moves less than its median on a shared host.
