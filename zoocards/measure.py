@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from zoocards import compare, hardware, units, write
 from zoocards.errors import CardError, ZoocardsError
