@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from zoocards import fastschema, sources
 from zoocards.names import identity as model_identity
+from zoocards.schema_errors import explain_schema, show as _show
 
 if TYPE_CHECKING:  # jsonschema only explains a failing card: imported then (0.2 s at start-up)
     import jsonschema
@@ -52,35 +53,6 @@ def _problem(card: Card, path: KeyPath, message: str, severity: str = "error") -
     return Problem(card.path, mark.line, mark.column, format_path(path), message, severity)
 
 
-def _subschema(path: KeyPath) -> dict[str, Any]:
-    """The schema node that describes the value at `path` (for suggestions)."""
-    node = schema()
-    for part in path:
-        if isinstance(part, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(part, {})
-    return node
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return repr(shown)
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    return json.dumps(value)
-
-
-_TYPE_WORDS = {"object": "a mapping of keys", "array": "a list", "string": "text", "number": "a number",
-               "integer": "a whole number", "null": "null", "boolean": "true or false"}
-
-
-def _type_words(expected: Any) -> str:
-    names = expected if isinstance(expected, list) else [expected]
-    return " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
-
-
 @functools.lru_cache(maxsize=1)
 def _fast_valid() -> fastschema.Check:
     return fastschema.compile_schema(schema())
@@ -89,51 +61,8 @@ def _fast_valid() -> fastschema.Check:
 def _schema_problems(card: Card) -> Iterator[Problem]:
     if _fast_valid()(card.data):
         return  # valid for certain; jsonschema (30x slower) runs only to explain errors
-    errors = sorted(_validator().iter_errors(card.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    for error in errors:
-        path: KeyPath = tuple(error.absolute_path)
-        kind = error.validator
-        if kind == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - set(allowed)):
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-                yield _problem(card, path + (key,), f"unknown key '{key}'; {hint}")
-        elif kind == "required":
-            missing = [k for k in error.validator_value if k not in error.instance]
-            for key in missing:
-                example = _subschema(path + (key,)).get("examples", [None])[0]
-                how = f" (for example: {key}: {json.dumps(example, ensure_ascii=False)})" if example is not None and not isinstance(example, dict) else ""
-                yield _problem(card, path, f"missing required key '{key}'{how}")
-        elif kind == "type":
-            got = error.instance
-            hint = ""
-            if isinstance(got, str) and error.validator_value in ("number", "integer", ["number", "null"]):
-                try:
-                    float(got)
-                    hint = "; remove the quotes"
-                except ValueError:
-                    hint = "; write the figure as a plain number, or null when there is none"
-            yield _problem(card, path, f"expected {_type_words(error.validator_value)}, got {_show(got)}{hint}")
-        elif kind == "enum":
-            options = [str(o) for o in error.validator_value]
-            close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            yield _problem(card, path, f"{_show(error.instance)} is not one of: {', '.join(options)}{hint}")
-        elif kind == "const":
-            yield _problem(card, path, f"{_show(error.instance)} is not supported; write {json.dumps(error.validator_value)}")
-        elif kind == "pattern":
-            what = _subschema(path).get("description", "") or (error.schema.get("description", ""))
-            yield _problem(card, path, f"{_show(error.instance)} is not in the expected form. {what}".strip())
-        elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above", "exclusiveMaximum": "below"}[kind]
-            yield _problem(card, path, f"{_show(error.instance)} is out of range; it must be {word} {error.validator_value}")
-        elif kind in ("minLength", "minItems"):
-            yield _problem(card, path, "is empty; give at least one " + ("character" if kind == "minLength" else "item"))
-        elif kind in ("maxLength", "maxItems"):
-            yield _problem(card, path, f"is too long (at most {error.validator_value} {'characters' if kind == 'maxLength' else 'items'})")
-        else:
-            yield _problem(card, path, error.message)
+    for path, message in explain_schema(card.data, _validator(), schema()):
+        yield _problem(card, path, message)
 
 
 def _decimal(card: Card, path: KeyPath, value: Any) -> Decimal:

@@ -10,7 +10,6 @@ file:line:column, the key path, and how to fix it. No paddle here.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple
 from zoocards import fastschema, load, names, units
 from zoocards.errors import CardError, Problem, display_path
 from zoocards.load import KeyPath, format_path
+from zoocards.schema_errors import explain_schema
 
 if TYPE_CHECKING:  # jsonschema only explains a failing file
     import jsonschema
@@ -203,68 +203,12 @@ def _problem(source: Source, path: KeyPath, message: str, severity: str = "error
     return Problem(source.path, mark.line, mark.column, format_path(path), message, severity)
 
 
-def _subschema(path: KeyPath) -> dict[str, Any]:
-    node = schema()
-    for part in path:
-        node = node.get("items", {}) if isinstance(part, int) else node.get("properties", {}).get(part, {})
-    return node
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:37] + "...")
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    return json.dumps(value)
-
-
-_TYPE_WORDS = {"object": "a mapping of keys", "array": "a list", "string": "text", "number": "a number",
-               "integer": "a whole number", "null": "null", "boolean": "true or false"}
-
-
 def _schema_problems(source: Source) -> Iterator[Problem]:
     """The schema's verdict, in the words `zoocards check` uses for cards."""
     if _fast_valid()(source.data):
         return
-    errors = sorted(_validator().iter_errors(source.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    for error in errors:
-        path: KeyPath = tuple(error.absolute_path)
-        kind = error.validator
-        if kind == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            for key in sorted(set(error.instance) - set(allowed)):
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-                yield _problem(source, path + (key,), f"unknown key '{key}'; {hint}")
-        elif kind == "required":
-            for key in (k for k in error.validator_value if k not in error.instance):
-                example = _subschema(path + (key,)).get("examples", [None])[0]
-                how = f" (for example: {key}: {json.dumps(example, ensure_ascii=False)})" if example is not None and not isinstance(example, dict) else ""
-                yield _problem(source, path, f"missing required key '{key}'{how}")
-        elif kind == "type":
-            expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-            words = " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in expected)
-            hint = "; write the figure as a plain number, or null for an empty cell" if "number" in expected else ""
-            yield _problem(source, path, f"expected {words}, got {_show(error.instance)}{hint}")
-        elif kind == "enum":
-            options = [str(o) for o in error.validator_value]
-            close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            yield _problem(source, path, f"{_show(error.instance)} is not one of: {', '.join(options)}{hint}")
-        elif kind == "const":
-            yield _problem(source, path, f"{_show(error.instance)} is not supported; write {json.dumps(error.validator_value)}")
-        elif kind == "pattern":
-            what = _subschema(path).get("description", "") or error.schema.get("description", "")
-            yield _problem(source, path, f"{_show(error.instance)} is not in the expected form. {what}".strip())
-        elif kind in ("minimum", "maximum"):
-            word = "at least" if kind == "minimum" else "at most"
-            yield _problem(source, path, f"{_show(error.instance)} is out of range; it must be {word} {error.validator_value}")
-        elif kind in ("minLength", "minItems", "minProperties"):
-            yield _problem(source, path, "is empty; give at least one " + ("character" if kind == "minLength" else "item"))
-        elif kind in ("maxLength", "maxItems"):
-            yield _problem(source, path, f"is too long (at most {error.validator_value} {'characters' if kind == 'maxLength' else 'items'})")
-        else:
-            yield _problem(source, path, error.message)
+    for path, message in explain_schema(source.data, _validator(), schema()):
+        yield _problem(source, path, message)
 
 
 def _decimal(source: Source, path: KeyPath, value: Any) -> Decimal:
