@@ -8,6 +8,8 @@ rebuild instead of looping. Generation runs under the project lock (lock.py), li
 
 from __future__ import annotations
 
+import html
+
 import logging
 import re
 from pathlib import Path
@@ -101,7 +103,8 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         other = {lang: str(pages.strings(self.project.templates_dir, lang)["family_index_other"]) for lang in pages.LANGUAGES}
         sections = []
         for labels, ids in zoo.nav_groups(families):
-            titles = {lang: labels[lang] or other[lang] for lang in pages.LANGUAGES}
+            # The theme writes nav titles into the page as HTML, unescaped: a card's group label is text.
+            titles = {lang: html.escape(labels[lang] or other[lang], quote=False) for lang in pages.LANGUAGES}
             self.group_titles[titles["zh"]] = titles
             sections.append({titles["zh"]: [f"models/{card_id}.md" for card_id in ids]})
         return sections
