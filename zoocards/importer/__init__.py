@@ -13,7 +13,6 @@ into models, benchmarks, comparisons and downloads, `card` writes the card's YAM
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from zoocards import check, load
@@ -22,7 +21,7 @@ from zoocards.importer.assemble import Importer, page_links
 from zoocards.importer.builders import backbone_dir, builder_index
 from zoocards.importer.card import render_card
 from zoocards.importer.columns import Column, classify, hardware_in
-from zoocards.importer.tables import Note, Page, Table, clean_lines, model_name, number_text, parse_page, split_row, strip_tags
+from zoocards.importer.tables import ImportResult, Note, Page, Table, clean_lines, model_name, number_text, parse_page, split_row, strip_tags
 
 __all__ = [
     "ID_PATTERN", "Column", "ImportResult", "Note", "Page", "Table", "backbone_dir", "builder_index", "classify", "clean_lines",
@@ -30,20 +29,6 @@ __all__ = [
 ]
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-@dataclass
-class ImportResult:
-    """The card text, the report, and the accounting of every figure."""
-
-    text: str
-    notes: list[Note]
-    figures: int
-    landed: int
-
-    @property
-    def unmapped(self) -> int:
-        return self.figures - self.landed
 
 
 def import_pages(sources: list[tuple[str, str, str]], card_id: str, backbones: dict[str, str] | None = None) -> ImportResult:

@@ -21,7 +21,7 @@ from zoocards import load, names, sources
 from zoocards.errors import CardError, ZoocardsError
 from zoocards.importer.assemble import PRETRAINING_SUFFIXES
 from zoocards.importer.columns import RUNTIMES, classify, hardware_in, infer_accuracy_unit
-from zoocards.importer.tables import Cell, Note, Page, Table, model_name, number_text, parse_page, strip_tags, table_footnotes
+from zoocards.importer.tables import Cell, ImportResult, Note, Page, Table, model_name, number_text, parse_page, strip_tags, table_footnotes
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../zoocards/schema/source-v1.schema.json"
 COMMIT = re.compile(r"\b[0-9a-f]{40}\b")
@@ -54,18 +54,8 @@ SECTION_WORDS = (
 )
 
 
-@dataclass
-class SourceImport:
-    """The source text, the report, and the accounting of every figure and link."""
-
-    text: str
-    notes: list[Note]
-    figures: int
-    landed: int
-
-    @property
-    def unmapped(self) -> int:
-        return self.figures - self.landed
+# A source import reports as a card import does.
+SourceImport = ImportResult
 
 
 @dataclass

@@ -23,6 +23,20 @@ class Note:
 
 
 @dataclass
+class ImportResult:
+    """What an import wrote (a card's or a source's text), its report, and the accounting of every figure."""
+
+    text: str
+    notes: list[Note]
+    figures: int
+    landed: int
+
+    @property
+    def unmapped(self) -> int:
+        return self.figures - self.landed
+
+
+@dataclass
 class Cell:
     """A table cell with where it was written."""
 
