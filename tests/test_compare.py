@@ -199,6 +199,17 @@ def test_failed_measurement_carries_its_reason() -> None:
     assert (v["status"], v["reason"], v["measured"]) == ("failed", "count failed: timed out after 600 s", None)
 
 
+def test_params_are_judged_when_only_the_forward_pass_failed() -> None:
+    # paddleclas 2.6.0's SwinTransformerV2 builds but cannot run: its params still count
+    record = count_record(params=6_240_000)
+    record["result"] = {"params": 6_240_000, "macs": None, "forward_failed": "NameError: name 'output_dimensions' is not defined"}
+    verifications = run(make_card(), record)
+    assert find(verifications, "models[0].metrics.params")["status"] == "verified"
+    flops = find(verifications, "models[0].metrics.flops")
+    assert (flops["status"], flops["measured"]) == ("failed", None)
+    assert flops["reason"] == "count failed: the forward pass raised NameError: name 'output_dimensions' is not defined"
+
+
 def test_model_without_builder_is_not_run() -> None:
     verifications = run(make_card(), count_record())
     assert find(verifications, "models[1].metrics.params")["reason"] == "no builder: the architecture is not available to re-run"

@@ -90,6 +90,25 @@ def test_params_leave_out_batchnorm_running_statistics() -> None:
     assert (result["outputs"], result["output_shape"]) == (10, [1, 10])
 
 
+class Broken(nn.Layer):
+    """Builds, but its forward pass raises, as paddleclas 2.6.0's SwinTransformerV2 does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, 3)
+        self.fc = nn.Linear(4, 10)
+
+    def forward(self, x: Any) -> Any:
+        raise NameError("name 'output_dimensions' is not defined")
+
+
+def test_a_network_that_cannot_run_still_has_its_parameters_counted() -> None:
+    result = count.count(Broken(), [1, 3, 8, 8])
+    assert (result["params"], result["macs"]) == (3 * 4 * 9 + 4 + 4 * 10 + 10, None)
+    assert result["forward_failed"] == "NameError: name 'output_dimensions' is not defined"
+    assert result["params_by_kind"]["bias"] == 14
+
+
 class SELayer(nn.Layer):
     """A squeeze-excitation block as ppcls writes one: pool, reduce, expand, gate, scale."""
 

@@ -324,6 +324,11 @@ def _verdict(claim: _Claim, model: dict[str, Any] | None, records: dict[tuple[st
     if record["status"] != "ok":
         reason = record.get("reason") or "unknown failure"
         return {**evidence, "status": "failed", "measured": None, "reason": f"{kind} failed: {reason}", "reason_zh": f"{kind} 测量失败：{reason}"}
+    forward_failed = (record.get("result") or {}).get("forward_failed")
+    if forward_failed and metric in ("flops", "classes"):
+        # the network built (its params were counted) but its forward pass raised
+        return {**evidence, "status": "failed", "measured": None, "reason": f"count failed: the forward pass raised {forward_failed}",
+                "reason_zh": f"计数失败：前向计算报错 {forward_failed}"}
     if metric == "flops" and claim["input_size"] is not None and claim["input_size"] != int(model["input_size"]):
         return _not_run(f"claimed at input size {claim['input_size']}; compute was counted at {model['input_size']}", f"声明的输入尺寸为 {claim['input_size']}，而计算量按 {model['input_size']} 统计")
     claimed = units.to_display(metric, units.as_decimal(claim["raw"]), claim["unit"], claim["convention"])

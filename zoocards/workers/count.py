@@ -52,6 +52,11 @@ mismatch with it):
   25% of the claim (`candidate_sizes`). A size the network cannot run at (fixed position
   embeddings) is left out.
 
+A network that builds but whose forward pass raises (paddleclas 2.6.0's SwinTransformerV2)
+still has its parameters counted: the result then has `macs: None` and `forward_failed` (the
+error's first line) and no forward-pass fields; the comparison judges its params and reports
+its compute and classes as failed with that reason.
+
 1 MAC = 2 FLOPs; the comparison step converts claims written as FLOPs.
 """
 
@@ -343,18 +348,27 @@ def count(model: Any, shape: list[int], claimed_flops: float | None = None, inpu
     params = sum(int(p.numel()) for p in parameters if id(p) not in running)
     params_all = sum(int(p.numel()) for p in parameters)
 
-    with during() if during is not None else nullcontext():
-        run = _forward(model, shape, detail=True, inputs=inputs)
-    output = run["output"]
-    outputs = int(output.shape[-1])
-    layer_total = sum(run["by_type"].values())
-    macs = layer_total + run["matmul_macs"]
-
     named = list(model.named_sublayers())
     se_blocks = [layer for path, layer in named if is_se_block(path, layer)]
     aux = [layer for path, layer in named if "aux" in path.lower()]
     biases = [layer.bias for _, layer in named if (_is_conv(layer) or _is_linear(layer)) and getattr(layer, "bias", None) is not None]
     by_kind: dict[str, int | None] = {"bias": sum(int(b.numel()) for b in biases), "se": _params_of(se_blocks, running), "aux": _params_of(aux, running)}
+    try:
+        with during() if during is not None else nullcontext():
+            run = _forward(model, shape, detail=True, inputs=inputs)
+    except MemoryError:
+        raise
+    except Exception as exc:  # the network builds but cannot run: its parameters are still counted
+        text = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+        log(f"forward pass failed, parameters only: {reason}")
+        return {"params": params, "params_all": params_all, "bn_running_stats": params_all - params,
+                "params_by_kind": {**by_kind, "head": None, "head_in": None}, "macs": None, "forward_failed": reason, "input_shape": shape}
+    output = run["output"]
+    outputs = int(output.shape[-1])
+    layer_total = sum(run["by_type"].values())
+    macs = layer_total + run["matmul_macs"]
+
     head = _head(run["heads"], outputs)
     by_kind["head"], by_kind["head_in"] = head if head else (None, None)
 

@@ -111,7 +111,7 @@ def run_model(job: Job, session: Session) -> None:
                         batch_norms = export.reinit_weights(model)
                         result = count.run_count(model, {**job, **part}, export.random_batch(job, export.BATCH, export.CALIBRATION_SEED),
                                                  lambda: export.calibrating(batch_norms))
-                        calibrated = True
+                        calibrated = result.get("macs") is not None  # no forward pass, no calibration
                     else:
                         result = count.run_count(model, {**job, **part})
                 session.result(part, "ok", None, result, session.seconds("build", "count"))
