@@ -210,6 +210,35 @@ def test_params_are_judged_when_only_the_forward_pass_failed() -> None:
     assert flops["reason"] == "count failed: the forward pass raised NameError: name 'output_dimensions' is not defined"
 
 
+def _export_verdict(result: dict[str, Any]) -> dict[str, Any]:
+    record = {**export_record(None), "result": {"max_abs_err": 1e-3, "opset": 13, **result}}
+    return find(run(make_card(), record), "models[0]")
+
+
+def test_an_export_just_over_the_limit_with_every_layer_reproduced_is_rounding() -> None:
+    divergence = {"found": False, "layers": 582, "layers_matched": 582, "last_matching_layer": "fc", "threshold": 1e-3}
+    v = _export_verdict({"max_rel_err": 1.4e-4, "passed": False, "divergence": divergence})
+    assert v["status"] == "verified" and "all 582 layers' outputs reproduced within 1e-03" in v["reason"]
+    # the same error with a layer unmatched, or a larger error, stays a mismatch
+    assert _export_verdict({"max_rel_err": 1.4e-4, "passed": False, "divergence": {**divergence, "layers_matched": 581}})["status"] == "mismatch"
+    assert _export_verdict({"max_rel_err": 2e-3, "passed": False, "divergence": divergence})["status"] == "mismatch"
+
+
+def test_an_export_mismatch_names_the_first_diverging_layer() -> None:
+    divergence = {"found": True, "layer": "stem.conv1.act", "type": "LeakyReLU", "closest_onnx_op": "LeakyRelu", "input_rel_err": 3.3e-7, "output_rel_err": 9.9e-3}
+    v = _export_verdict({"max_rel_err": 0.26, "passed": False, "divergence": divergence})
+    assert v["status"] == "mismatch"
+    assert v["reason"].endswith("; first diverging layer stem.conv1.act (LeakyReLU, ONNX LeakyRelu): its input matches to 3.3e-07, its output is off by 9.9e-03")
+    assert "stem.conv1.act" in v["reason_zh"]
+
+
+def test_export_notes_are_part_of_the_reason() -> None:
+    note = "exported with a fixed batch of 1 (tracing a dynamic batch failed: AssertionError: x)"
+    v = _export_verdict({"max_rel_err": 1e-6, "passed": True, "export_notes": [note]})
+    assert v["status"] == "verified" and v["reason"].endswith("; " + note)
+    assert "以固定批大小 1 导出" in v["reason_zh"]
+
+
 def test_model_without_builder_is_not_run() -> None:
     verifications = run(make_card(), count_record())
     assert find(verifications, "models[1].metrics.params")["reason"] == "no builder: the architecture is not available to re-run"

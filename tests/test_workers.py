@@ -225,6 +225,54 @@ def test_export_matches_paddle_on_a_tiny_net(tmp_path: Path) -> None:
     assert (tmp_path / "model.json").exists() or (tmp_path / "model.pdmodel").exists()  # what Paddle Inference times
 
 
+class Upsampling(nn.Layer):
+    """Upsamples by a scale factor, as paddleclas 2.6.0's HRNet does (paddle2onnx 2.1.0 exits on it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        return paddle.flatten(paddle.nn.functional.upsample(self.conv(x), scale_factor=2, mode="nearest"), 1)
+
+
+class BatchOfOne(nn.Layer):
+    """Cannot be traced with a dynamic batch (as paddle's F.fold in MobileViTV2): the export falls back to batch 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        _needs_a_known_batch(x)
+        return paddle.flatten(self.conv(x), 1)
+
+
+@paddle.jit.not_to_static
+def _needs_a_known_batch(x: Any) -> None:
+    """paddle's F.fold check: a dynamic batch (-1) makes the element count negative."""
+    import math
+
+    if math.prod(x.shape) < 0:
+        raise AssertionError("The number of elements must greater or equal than zero.")
+
+
+def test_upsampling_by_a_factor_is_exported_as_its_output_size(tmp_path: Path) -> None:
+    result = export.export_and_check(Upsampling(), {"input_size": 8, "channels": 3}, tmp_path)
+    assert result["passed"] is True and result["batch_check"]["passed"] is True
+    assert result["export_notes"] == ["interpolation by a scale factor exported as its output size (paddle2onnx 2.1.0 cannot convert the factor, pir_parser.cc:814)"]
+    assert paddle.nn.functional.upsample.__name__ == "upsample"  # put back after the export
+
+
+def test_a_network_that_cannot_trace_a_dynamic_batch_is_exported_at_batch_1(tmp_path: Path) -> None:
+    result = export.export_and_check(BatchOfOne(), {"input_size": 8, "channels": 3}, tmp_path)
+    assert result["passed"] is True
+    (note,) = result["export_notes"]
+    assert note.startswith("exported with a fixed batch of 1 (tracing a dynamic batch failed: ")
+    assert "The number of elements must greater or equal than zero." in note
+    assert result["batch_check"] == {"batch": 2, "passed": None, "skipped": note}
+
+
 def test_a_mistranslated_layer_is_named_by_the_bisection(tmp_path: Path) -> None:
     """An export whose second convolution computes something else: the check fails and names that layer."""
     import onnx

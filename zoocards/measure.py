@@ -395,9 +395,12 @@ def _limit_memory(memory_mb: int | None) -> Callable[[], None] | None:
 
 
 def _last_line(lines: Iterable[str]) -> str:
+    """The last error line among `lines` (paddle2onnx ends its "[ERROR] ..." with a lone ".": the
+    error is the line that says so), else the last non-empty line."""
     cleaned = [_ANSI.sub("", line).strip() for line in lines]
-    cleaned = [line for line in cleaned if line]
-    return cleaned[-1] if cleaned else ""
+    cleaned = [line for line in cleaned if line and line != "."]
+    errors = [line for line in cleaned if "[ERROR]" in line or "Error" in line]
+    return (errors or cleaned or [""])[-1]
 
 
 class Worker:
@@ -442,6 +445,8 @@ class Worker:
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
+        if message.get("op") in ("model", "time"):
+            self.stderr.clear()
         self.process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
         self.process.stdin.flush()
 
@@ -464,8 +469,11 @@ class Worker:
     def death_reason(self) -> str:
         """Why the process ended, from its exit status and the last thing it wrote on stderr."""
         code = self.process.wait()
-        text = "".join(self.stderr)
-        last = _last_line(self.stderr)
+        # Only what the worker wrote for its current model (`send` clears the rest), and only its
+        # end: an earlier model's message must not name this death.
+        tail = list(self.stderr)[-12:]
+        text = "".join(tail)
+        last = _last_line(tail)
         if self.memory_mb and (code == -signal.SIGKILL or _OUT_OF_MEMORY.search(text)):
             return f"killed: out of memory (limit {self.memory_mb} MB)"
         if code < 0:

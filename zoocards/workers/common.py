@@ -18,7 +18,8 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from typing import Any
 os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
 
 OPSET = 13
+# How an export with a fixed batch of 1 starts its note (its batch check cannot run).
+FIXED_BATCH_NOTE = "exported with a fixed batch of 1"
 # Versions that decide what a measurement means; read without importing paddle.
 PACKAGES = ("paddlepaddle", "paddle2onnx", "paddleclas", "onnxruntime", "onnx", "onnxoptimizer", "numpy")
 
@@ -248,15 +251,80 @@ def paddle_program(prefix: Path) -> Path:
     return json_file if json_file.exists() else prefix.with_name(prefix.name + ".pdmodel")
 
 
-def export_onnx(model: Any, job: Job, workdir: Path) -> Path:
-    """jit.save the model with a dynamic batch (workdir/model.*, what Paddle Inference loads), convert it to ONNX, return the ONNX file."""
+def short_error(exc: BaseException) -> str:
+    """`Type: message` in one line; for a dy2static error ("In transformed code: ..."), its last line, which says what failed."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("In transformed code") and len(lines) > 1:
+        return lines[-1]
+    return f"{type(exc).__name__}: {lines[0]}"
+
+
+@contextmanager
+def sized_resizing(notes: list[str]) -> Iterator[None]:
+    """While tracing for export, interpolation by a scale factor is written with the output size it implies.
+
+    paddle2onnx 2.1.0 cannot convert a nearest/bilinear interpolation whose scale is a factor
+    in the PIR program ("the 0th elementwise MUST be ir::FloatAttribute", pir_parser.cc:814),
+    and it exits the process instead of raising. paddleclas 2.6.0's HRNet upsamples that way.
+    With the input's spatial size known at export (only the batch is dynamic), an explicit
+    output size is the same operation. `F.interpolate`/`F.upsample` are replaced for the
+    duration, also where a ppcls module imported them by name; `notes` says when it applied.
+    """
+    import paddle.nn.functional as F
+
+    originals = {id(F.interpolate): F.interpolate, id(F.upsample): F.upsample}
+
+    def sized(original: Callable[..., Any]) -> Callable[..., Any]:
+        def resize(x: Any, size: Any = None, scale_factor: Any = None, *args: Any, **kwargs: Any) -> Any:
+            spatial = list(x.shape[2:])
+            channels_first = str(kwargs.get("data_format", "NCHW")).startswith("NC") and not args[3:4]
+            if size is None and scale_factor is not None and channels_first and all(isinstance(d, int) and d > 0 for d in spatial):
+                factors = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * len(spatial)
+                size, scale_factor = [int(d * f) for d, f in zip(spatial, factors)], None
+                note = "interpolation by a scale factor exported as its output size (paddle2onnx 2.1.0 cannot convert the factor, pir_parser.cc:814)"
+                if note not in notes:
+                    notes.append(note)
+            return original(x, size, scale_factor, *args, **kwargs)
+        return resize
+
+    replaced: list[tuple[Any, str, Any]] = []
+    owners = [F] + [module for name, module in list(sys.modules.items()) if name.startswith("ppcls.") and module is not None]
+    for owner in owners:
+        for attribute in ("interpolate", "upsample"):
+            value = getattr(owner, attribute, None)
+            if value is not None and id(value) in originals:
+                replaced.append((owner, attribute, value))
+                setattr(owner, attribute, sized(value))
+    try:
+        yield
+    finally:
+        for owner, attribute, value in replaced:
+            setattr(owner, attribute, value)
+
+
+def export_onnx(model: Any, job: Job, workdir: Path, notes: list[str] | None = None) -> Path:
+    """jit.save the model with a dynamic batch (workdir/model.*, what Paddle Inference loads), convert it to ONNX, return the ONNX file.
+
+    What the export had to do differently is appended to `notes`: interpolation written with
+    its output size (`sized_resizing`), or a fixed batch of 1 when tracing a dynamic batch
+    fails (paddle 3.x's `F.fold` asserts a non-negative element count, which a dynamic batch
+    of -1 breaks: MobileViTV2/V3 in paddleclas 2.6.0).
+    """
     import paddle
     import paddle2onnx
 
+    notes = [] if notes is None else notes
     shape = input_shape(job, 1)
     prefix = workdir / "model"
-    spec = [paddle.static.InputSpec([None, *shape[1:]], "float32", "x")]
-    paddle.jit.save(model, str(prefix), input_spec=spec)
+    with sized_resizing(notes):
+        try:
+            paddle.jit.save(model, str(prefix), input_spec=[paddle.static.InputSpec([None, *shape[1:]], "float32", "x")])
+        except Exception as exc:
+            log(f"tracing with a dynamic batch failed, exporting with batch 1: {short_error(exc)}")
+            paddle.jit.save(model, str(prefix), input_spec=[paddle.static.InputSpec(shape, "float32", "x")])
+            notes.append(f"{FIXED_BATCH_NOTE} (tracing a dynamic batch failed: {short_error(exc)})")
     out = workdir / "model.onnx"
     # No optimiser pass: the default (polygraphy) pip-installs packages at run time, and
     # paddle2onnx 2.1's onnxoptimizer list names a pass that does not exist ("eliminate_nop_cast "),

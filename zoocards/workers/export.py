@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from zoocards.compare import ONNX_MAX_RELATIVE_ERROR
-from zoocards.workers.common import OPSET, Job, export_onnx, input_shape, log, ort_session
+from zoocards.workers.common import FIXED_BATCH_NOTE, OPSET, Job, export_onnx, input_shape, log, ort_session
 
 # The pass/fail threshold lives with the other tolerances, in zoocards.compare.
 MAX_RELATIVE_ERROR = ONNX_MAX_RELATIVE_ERROR
@@ -277,12 +277,17 @@ def export_and_check(model: Any, job: Job, workdir: Path, *, init: bool = True) 
     with paddle.no_grad():
         expected = _first_output(model(paddle.to_tensor(batch))).numpy()
     log("exporting to ONNX")
-    onnx_path = export_onnx(model, job, workdir)
-    return check(model, onnx_path, batch, expected, init=INIT if init else "builder")
+    notes: list[str] = []
+    onnx_path = export_onnx(model, job, workdir, notes)
+    return check(model, onnx_path, batch, expected, init=INIT if init else "builder", notes=notes)
 
 
-def check(model: Any, onnx_path: Path, batch: Any, expected: Any, init: str = INIT) -> dict[str, Any]:
-    """onnxruntime against Paddle's `expected` on `batch`, and at batch 2 against itself; bisect when Paddle and onnxruntime differ."""
+def check(model: Any, onnx_path: Path, batch: Any, expected: Any, init: str = INIT, notes: list[str] | None = None) -> dict[str, Any]:
+    """onnxruntime against Paddle's `expected` on `batch`, and at batch 2 against itself; bisect when Paddle and onnxruntime differ.
+
+    `notes` (what the export did differently, from `export_onnx`) go into the result as
+    `export_notes`; an export with a fixed batch has no batch check (`batch_check.skipped`).
+    """
     import numpy as np
 
     session = ort_session(onnx_path)
@@ -293,7 +298,12 @@ def check(model: Any, onnx_path: Path, batch: Any, expected: Any, init: str = IN
         "opset": OPSET, "onnx_bytes": onnx_path.stat().st_size, "batch": int(batch.shape[0]), "seed": SEED, "init": init,
         "threshold": {"max_relative_error": MAX_RELATIVE_ERROR},
     })
-    if result["passed"]:
+    if notes:
+        result["export_notes"] = list(notes)
+    fixed = next((note for note in notes or [] if note.startswith(FIXED_BATCH_NOTE)), None)
+    if result["passed"] and fixed:
+        result["batch_check"] = {"batch": BATCH_CHECK, "passed": None, "skipped": fixed}
+    elif result["passed"]:
         # The exported batch dimension is dynamic: two images at once must give what each gives alone.
         other = np.ascontiguousarray(-batch[:, :, ::-1])
         alone = np.concatenate([actual, session.run(None, {name: other})[0]])

@@ -35,18 +35,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from zoocards.workers.common import Job, WorkerError, build_model, free_memory, host_info, package_versions, rss_mb, utc_now
+from zoocards.workers.common import Job, WorkerError, build_model, free_memory, host_info, package_versions, rss_mb, short_error, utc_now
 
 Emit = Callable[[dict[str, Any]], None]
 OUT_OF_MEMORY_EXIT = 3
 
 
 def one_line(exc: BaseException) -> str:
-    """A failure as the record's reason: the worker's own message, else `Type: first line`."""
+    """A failure as the record's reason: the worker's own message, else `short_error` (one line)."""
     if isinstance(exc, WorkerError):
         return str(exc)
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return short_error(exc)
 
 
 class Session:
@@ -153,7 +152,8 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
                 if checks:
                     with paddle.no_grad():
                         expected = export._first_output(model(paddle.to_tensor(batch))).numpy()
-                onnx_path = export.export_onnx(model, job, workdir)
+                notes: list[str] = []
+                onnx_path = export.export_onnx(model, job, workdir, notes)
         except MemoryError:
             raise
         except Exception as exc:
@@ -166,7 +166,7 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
         for part in checks:
             try:
                 with session.stage("check"):
-                    result = export.check(model, onnx_path, batch, expected)
+                    result = export.check(model, onnx_path, batch, expected, notes=notes)
                 session.result(part, "ok", None, result, session.seconds("export", "check"))
             except MemoryError:
                 raise
