@@ -386,3 +386,12 @@ def test_repeatability_pairs_each_timing_of_two_runs_and_reports_the_spread() ->
     # C failed in run 2: no pair; A: |10 - 12| / 10
     assert [(p["model"], p["relative_difference"]) for p in found] == [("A", 0.2), ("B", 0.0)]
     assert repeat.distribution([0.0, 0.1, 0.2, 0.3, 0.4]) == {"pairs": 5, "p50": 0.2, "p90": 0.36, "max": 0.4, "mean": 0.2}
+
+
+def test_a_dead_workers_reason_is_its_last_logged_error() -> None:
+    # paddle2onnx 2.1.0 on MobileViTV2 (no converter for `fold`): it logs, then aborts the process
+    lines = ["[Paddle2ONNX] Start parsing the Paddle model file...\n", "\x1b[0;31m[ERROR][Paddle2ONNX] Due to the unsupported operators, the conversion is aborted.\n",
+             "C++ Traceback (most recent call last):\n", "FatalError: `Process abort signal` is detected by the operating system.\n", ".\x1b[0m\n"]
+    assert measure._last_line(lines) == "[ERROR][Paddle2ONNX] Due to the unsupported operators, the conversion is aborted."
+    assert measure._last_line(["Traceback\n", "ValueError: bad\n", "\n"]) == "ValueError: bad"
+    assert measure._last_line(["just a line\n"]) == "just a line"

@@ -399,8 +399,9 @@ def _last_line(lines: Iterable[str]) -> str:
     error is the line that says so), else the last non-empty line."""
     cleaned = [_ANSI.sub("", line).strip() for line in lines]
     cleaned = [line for line in cleaned if line and line != "."]
-    errors = [line for line in cleaned if "[ERROR]" in line or "Error" in line]
-    return (errors or cleaned or [""])[-1]
+    logged = [line for line in cleaned if "[ERROR]" in line]  # what paddle2onnx says before it aborts
+    errors = [line for line in cleaned if "Error" in line]
+    return (logged or errors or cleaned or [""])[-1]
 
 
 class Worker:
@@ -471,7 +472,7 @@ class Worker:
         code = self.process.wait()
         # Only what the worker wrote for its current model (`send` clears the rest), and only its
         # end: an earlier model's message must not name this death.
-        tail = list(self.stderr)[-12:]
+        tail = list(self.stderr)[-40:]
         text = "".join(tail)
         last = _last_line(tail)
         if self.memory_mb and (code == -signal.SIGKILL or _OUT_OF_MEMORY.search(text)):
