@@ -299,6 +299,7 @@ def test_a_mistranslated_layer_is_named_by_the_bisection(tmp_path: Path) -> None
     divergence = result["divergence"]
     assert (divergence["found"], divergence["layer"], divergence["type"], divergence["last_matching_layer"]) == (True, "body.2", "Conv2D", "body.1")
     assert divergence["input_rel_err"] < 1e-5 and divergence["output_rel_err"] > 0.1
+    assert divergence["same_type_reproduced_before"] == 1  # body.0, the first convolution, converted correctly
 
 
 def test_export_comparison_fails_on_different_outputs() -> None:

@@ -118,3 +118,16 @@ def test_verify_hardware_matrix_is_the_claimed_hardware_with_a_runner(wanted: st
     (tmp_path / "claimed.json").write_text(json.dumps(hardware.claimed_hardware(cards)), encoding="utf-8")
     out = subprocess.run([jq, "-c", "--arg", "wanted", wanted, program, str(tmp_path / "claimed.json")], capture_output=True, text=True, check=True)
     assert [leg["hardware"] for leg in json.loads(out.stdout)] == legs
+
+
+def test_publish_shards_follow_from_the_measured_cold_verification() -> None:
+    """As many shards as keep each within 45 minutes on a runner 1.5 times slower than the benchmark's host."""
+    import math
+
+    figures = json.loads((ROOT / "perf" / "verify.json").read_text(encoding="utf-8"))
+    assert figures["models"] >= 320
+    wanted = math.ceil(figures["wall_s"] * 1.5 / 2700)
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["measure"]["steps"]
+    assert workflow["jobs"]["measure"]["strategy"]["matrix"]["shard"] == list(range(1, wanted + 1))
+    assert any(f'--shard "${{{{ matrix.shard }}}}/{wanted}"' in str(step.get("run", "")) for step in steps)

@@ -23,9 +23,9 @@ from zoocards.units import ACCURACY_METRICS, MODEL_METRICS
 STATUSES = ("verified", "mismatch", "not_run", "failed")
 
 
-# The margin used until a repeatability report from a quiet host exists. The committed
-# perf/latency_repeat.json was measured at load 5-7 (`"busy": true`): two runs differed by up to
-# 457%, which measures the other processes, not the method, and would accept any timing.
+# The margin a busy host's repeatability report falls back to (`"busy": true`, a run started at
+# a load above the core count): an earlier report at load 5-7 had runs up to 457% apart, which
+# measures the other processes, not the method, and would accept any timing.
 DEFAULT_LATENCY_MARGIN = Decimal("0.25")
 
 
@@ -55,11 +55,13 @@ RELATIVE_MARGIN = {
     # convolution and FC MACs this project counts.
     "flops": Decimal("0.03"),
     # Timings: `latency_margin(perf/latency_repeat.json)`, the largest relative difference
-    # between two cold runs of the same (model, batch) on one host, rounded up to a whole
-    # percent (tests/test_compare.py checks this figure against the file). Until that report
-    # is committed the figure is the earlier 25%, which rests on no data (issue 16).
-    "latency": DEFAULT_LATENCY_MARGIN,  # latency_margin(perf/latency_repeat.json); see DEFAULT_LATENCY_MARGIN
-    "fps": Decimal("0.25"),
+    # between two cold runs of the same (model, runtime, batch) on one host, rounded up to a
+    # whole percent (tests/test_compare.py checks this figure against the file). The committed
+    # report (quiet 2-core AMD EPYC, 54 pairs of the seed zoo, onnxruntime and Paddle Inference):
+    # p50 3.4%, p90 9.2%, max 38.2% (DigitsNet, 0.07 vs 0.09 ms; the largest above 1 ms is
+    # MixNet_S on onnxruntime, 14.6 vs 19.5 ms, 33.6%). fps is 1 / latency: the same margin.
+    "latency": Decimal("0.39"),
+    "fps": Decimal("0.39"),
     "classes": Decimal("0"),
 }
 # Accuracy re-runs differ from a zoo's own evaluation by a few tenths of a point when the
@@ -69,10 +71,13 @@ ACCURACY_MARGIN_POINTS = Decimal("0.5")
 # FP32 reordering (fused BatchNorm, other conv algorithms) leaves ~1e-6 of the output
 # scale even in 150-layer networks; a mistranslated operator leaves 1e-2 or more.
 ONNX_MAX_RELATIVE_ERROR = 1e-4
-# Above that but within this, an export still passes when the bisection reproduced every layer's
-# output (zoocards.workers.export.LAYER_RELATIVE_ERROR): DLA169's 582 layers leave 1.4e-4 at the
-# output. A mistranslated operator leaves 1e-2 or more (CSPDarkNet53's LeakyReLU: 0.26).
-ONNX_ROUNDING_RELATIVE_ERROR = 1e-3
+# Above that but within this (a decade below the smallest mistranslation seen, 1e-2: CSPDarkNet53's
+# LeakyReLU leaves 0.26, LeViT 0.06-0.17), an export still passes when the bisection reproduced
+# every layer's output (zoocards.workers.export.LAYER_RELATIVE_ERROR; DLA169: 582 layers, 1.4e-4)...
+ONNX_ROUNDING_RELATIVE_ERROR = 2e-3
+# ... or when the first layer past the layer threshold is of a type reproduced at least this many
+# times before it (ResNet152: blocks.40.conv2.bn after 120 BatchNorms, 3.9e-4 at the output).
+ONNX_ROUNDING_SAME_TYPE = 10
 # A mismatch's explanation (diagnose.py) must land this close to the claim, plus half a unit of
 # its last digit: tighter than the verification margin, which already absorbs counting
 # differences of a few percent, so that "reproduced by" means reproduced. Parameter counts are
@@ -463,11 +468,20 @@ def _export_verdict(model: dict[str, Any], records: dict[tuple[str, str], dict[s
     if relative <= ONNX_MAX_RELATIVE_ERROR:
         return {**evidence, "status": "verified", "measured": float(relative), "reason": f"onnxruntime matches Paddle: {errors}{notes}", "reason_zh": f"onnxruntime 与 Paddle 一致：{errors_zh}{notes_zh}"}
     layers = divergence.get("layers")
+    threshold = f"{divergence.get('threshold', 1e-3):.0e}"
     if relative <= ONNX_ROUNDING_RELATIVE_ERROR and divergence.get("found") is False and layers and divergence.get("layers_matched") == layers:
         # Just over the limit, and the bisection reproduced every layer's output: rounding, not a wrong operator.
         return {**evidence, "status": "verified", "measured": float(relative),
-                "reason": f"onnxruntime matches Paddle: {errors}; all {layers} layers' outputs reproduced within {divergence.get('threshold', 1e-3):.0e} (bisection), so the excess is float32 rounding through a deep network{notes}",
-                "reason_zh": f"onnxruntime 与 Paddle 一致：{errors_zh}；逐层比对时全部 {layers} 层的输出都在 {divergence.get('threshold', 1e-3):.0e} 之内复现，超出部分是深层网络累积的 float32 舍入误差{notes_zh}"}
+                "reason": f"onnxruntime matches Paddle: {errors}; all {layers} layers' outputs reproduced within {threshold} (bisection), so the excess is float32 rounding through a deep network{notes}",
+                "reason_zh": f"onnxruntime 与 Paddle 一致：{errors_zh}；逐层比对时全部 {layers} 层的输出都在 {threshold} 之内复现，超出部分是深层网络累积的 float32 舍入误差{notes_zh}"}
+    before = divergence.get("same_type_reproduced_before") or 0
+    if relative <= ONNX_ROUNDING_RELATIVE_ERROR and divergence.get("found") and before >= ONNX_ROUNDING_SAME_TYPE:
+        # The first layer past 1e-3 is of a type onnxruntime reproduced many times before it: the
+        # operator converts correctly; what drifts is rounding grown with depth.
+        layer, kind = divergence.get("layer"), divergence.get("type")
+        return {**evidence, "status": "verified", "measured": float(relative),
+                "reason": f"onnxruntime matches Paddle: {errors}; the first layer past {threshold}, {layer} ({kind}), comes after {before} {kind} layers reproduced within it, so the excess is float32 rounding grown with depth, not a wrong operator{notes}",
+                "reason_zh": f"onnxruntime 与 Paddle 一致：{errors_zh}；第一个超出 {threshold} 的层 {layer}（{kind}）之前已有 {before} 个 {kind} 层在容差内复现，超出部分是随深度累积的 float32 舍入误差，而不是算子转换错误{notes_zh}"}
     where, where_zh = _divergence_text(divergence)
     return {**evidence, "status": "mismatch", "measured": float(relative), "reason": f"onnxruntime differs from Paddle: {errors}{where}{notes}", "reason_zh": f"onnxruntime 与 Paddle 不一致：{errors_zh}{where_zh}{notes_zh}"}
 

@@ -23,7 +23,10 @@ The weights stay random and generic, so a mistranslated operator still shows. Wh
 outputs still differ, `first_divergence` bisects to the first layer whose input onnxruntime
 reproduces but whose output it does not (every intermediate tensor of the ONNX graph made an
 output, matched to each Paddle layer's input and output by shape and value), and the record's
-`divergence` names it.
+`divergence` names it, with `same_type_reproduced_before`: how many earlier layers of its type
+onnxruntime did reproduce. A wrong operator fails at its first use (CSPDarkNet53's first
+LeakyReLU); a BatchNorm that drifts past 1e-3 after a hundred reproduced BatchNorms is
+float32 rounding grown with depth (zoocards.compare judges the two apart).
 """
 
 from __future__ import annotations
@@ -249,18 +252,21 @@ def first_divergence(model: Any, onnx_path: Path, batch: Any) -> dict[str, Any]:
         by_shape.setdefault(tuple(value.shape), []).append((name, value))
     matched = 0
     last_match: str | None = None
+    reproduced: dict[str, int] = {}  # layer type -> how many layers of it were reproduced so far
     for entry in layers:
         in_name, in_err = _best_match(entry["input"], by_shape)
         out_name, out_err = _best_match(entry["output"], by_shape)
         if out_err is not None and out_err <= LAYER_RELATIVE_ERROR:
             matched += 1
             last_match = entry["layer"]
+            reproduced[entry["type"]] = reproduced.get(entry["type"], 0) + 1
             continue
         if in_err is not None and in_err <= LAYER_RELATIVE_ERROR and out_err is not None:
             return {
                 "found": True, "layer": entry["layer"], "type": entry["type"], "input_rel_err": in_err, "output_rel_err": out_err,
                 "output_scale": float(abs(entry["output"]).max()), "closest_onnx_tensor": out_name, "closest_onnx_op": producer.get(out_name or ""),
-                "last_matching_layer": last_match, "layers_matched_before": matched, "layers": len(layers), "onnx_tensors": len(tensors),
+                "last_matching_layer": last_match, "layers_matched_before": matched, "same_type_reproduced_before": reproduced.get(entry["type"], 0),
+                "layers": len(layers), "onnx_tensors": len(tensors),
                 "threshold": LAYER_RELATIVE_ERROR,
             }
     return {"found": False, "layers_matched": matched, "layers": len(layers), "last_matching_layer": last_match, "onnx_tensors": len(tensors),
