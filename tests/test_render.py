@@ -207,3 +207,14 @@ def test_a_disagreement_links_to_the_model_row_as_its_card_spells_the_name() -> 
                     "threads": None, "values": [], "spread": 0.1, "ratio": None}
     [row] = render.disagreement_rows([disagreement], [card], [], "en", t)
     assert "](../models/mini.md#model-mini-a)" in row
+
+
+def test_an_export_with_non_finite_outputs_renders_without_error_figures() -> None:
+    # RedNet50's onnxruntime output is non-finite: the record has no error figures to show
+    card = _card(MINIMAL_CARD.replace("  - name: Mini_A\n", "  - name: Mini_A\n    builder: tests.fake_builders:TinyNet\n", 1))
+    record = {"model": "Mini_A", "kind": "export", "status": "ok", "reason": None, "measured_at": "2026-12-07T07:00:00Z", "env": None,
+              "result": {"passed": False, "max_abs_err": None, "max_rel_err": None, "opset": 13, "reason": "onnxruntime produced non-finite values"}}
+    verifications = [dict(v) for v in compare.verify([card], {card.id: [record]}, HOST)]
+    page = render.render_family(card, verifications, [record])["models/mini.en.md"]
+    row = next(line for line in _table_lines(page) if "model-mini_a" in line and "| 13 |" in line)
+    assert "non-finite" in row and row.endswith("|  |  | 13 |")

@@ -304,8 +304,9 @@ def export_rows(card: Card, by_model_metric: dict[tuple[str, str], dict[str, Any
             "anchor": anchor(model["name"]),
             "badge": badge(verification, t),
             "status": t[f"status_{verification['status']}"],
-            "max_abs": f"{result['max_abs_err']:.2e}" if "max_abs_err" in result else "",
-            "max_rel": f"{result['max_rel_err']:.2e}" if "max_rel_err" in result else "",
+            # None when onnxruntime produced non-finite values (the status and its reason say so)
+            "max_abs": f"{result['max_abs_err']:.2e}" if result.get("max_abs_err") is not None else "",
+            "max_rel": f"{result['max_rel_err']:.2e}" if result.get("max_rel_err") is not None else "",
             "opset": result.get("opset", ""),
         }
         row["line"] = table_row([model_link(row["model"], row["anchor"]), row["status"] + row["badge"], row["max_abs"], row["max_rel"], row["opset"]])
