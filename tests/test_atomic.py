@@ -53,8 +53,8 @@ def test_interrupted_render_leaves_pages_old_or_new(tmp_path: Path, moment: str,
 
     template = project.templates_dir / "family.md.j2"
     original = template.read_text(encoding="utf-8")
-    if moment == "rendering":  # an idle loop makes rendering last ~0.5 s a page, so the signal lands inside it
-        template.write_text(original + "{% for _ in range(6000000) %}{% endfor %}", encoding="utf-8")
+    if moment == "rendering":  # an idle loop makes rendering last ~1.5 s a page, so the signal lands inside it even on a loaded host
+        template.write_text(original + "{% for _ in range(18000000) %}{% endfor %}", encoding="utf-8")
     process = subprocess.Popen([ZOOCARDS, "--root", str(project.root), "render"], cwd=project.root, env=environment(project),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     if moment == "staging":

@@ -347,7 +347,10 @@ def test_a_build_stopped_while_mkdocs_writes_removes_its_staging_and_keeps_the_s
     (project.site_dir / "en").mkdir(parents=True)
     (project.site_dir / "index.html").write_text("previous", encoding="utf-8")
     process = start(project, "build")
-    staged = lambda: any((p / "models").is_dir() for p in project.root.glob(".site.new-*"))  # noqa: E731
+    # mkdocs has started writing (theme assets first, then each language's pages): the signal then
+    # lands seconds before the build could finish, even on a loaded host (waiting for the pages
+    # themselves left a window small enough to miss)
+    staged = lambda: any(any(p.iterdir()) for p in project.root.glob(".site.new-*") if p.is_dir())  # noqa: E731
     deadline = time.monotonic() + 240
     while not staged():
         assert process.poll() is None and time.monotonic() < deadline, "the build ended before mkdocs wrote its pages"

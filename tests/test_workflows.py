@@ -33,7 +33,7 @@ def test_workflow_passes_actionlint(workflow: Path) -> None:
 def test_publish_deploys_pages_with_the_permissions_it_needs() -> None:
     publish = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
     jobs = publish["jobs"]
-    assert jobs["measure"]["strategy"]["matrix"]["shard"] == [1, 2, 3, 4]
+    assert jobs["measure"]["strategy"]["matrix"]["shard"]  # how many: test_publish_shards_follow_from_the_measured_cold_verification
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     uses = [step.get("uses", "") for job in jobs.values() for step in job["steps"]]
     assert "actions/upload-pages-artifact@v3" in uses and "actions/deploy-pages@v4" in uses
