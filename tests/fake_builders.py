@@ -75,3 +75,8 @@ def SetsModuleState() -> Any:
 def ReadsModuleState() -> Any:
     """A builder whose network depends on that module global."""
     return TinyNet(width=16 if scaled else 8)
+
+
+def TinyNarrow() -> Any:
+    """A third tiny size: three models of three architectures."""
+    return TinyNet(width=4)

@@ -314,13 +314,46 @@ def test_a_crash_a_hang_and_a_hog_fail_alone(tmp_path: Path, monkeypatch: pytest
 def test_one_worker_serves_many_models(tmp_path: Path, cpu_only: None) -> None:
     """paddle is imported once: three models, one worker process, each model built under its own name guard."""
     pytest.importorskip("paddle")
-    write_card(tmp_path / "cards", "many", [("Tiny_A", "TinyNet"), ("Tiny_B", "TinyWide"), ("Tiny_C", "TinyNet")])
+    write_card(tmp_path / "cards", "many", [("Tiny_A", "TinyNet"), ("Tiny_B", "TinyWide"), ("Tiny_C", "TinyNarrow")])
     stats = measure.RunStats()
     records = measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", ROOT, kinds={"count", "export"}, jobs=1, stats=stats)
     assert stats.workers_started == 1
     assert {(r["model"], r["kind"], r["status"]) for r in records["many"]} == {(m, k, "ok") for m in ("Tiny_A", "Tiny_B", "Tiny_C") for k in ("count", "export")}
-    assert {r["result"]["params"] for r in records["many"] if r["kind"] == "count"} == {314, 16 * 27 + 16 + 16 * 10 + 10}
+    assert {r["result"]["params"] for r in records["many"] if r["kind"] == "count"} == {314, 16 * 27 + 16 + 16 * 10 + 10, 4 * 27 + 4 + 4 * 10 + 10}
     assert set(stats.stages) == {"build", "count", "export", "check"} and stats.stages["build"]["count"] == 3
+
+
+def test_one_architecture_under_two_names_is_run_once(tmp_path: Path, cpu_only: None) -> None:
+    """An _ssld twin (same builder, same input size) takes a copy of the first model's records, naming it."""
+    pytest.importorskip("paddle")
+    write_card(tmp_path / "cards", "twins", [("Tiny_A", "TinyNet"), ("Tiny_A_ssld", "TinyNet"), ("Tiny_B", "TinyWide")])
+    write_card(tmp_path / "cards", "wide", [("Tiny_B_22kto1k", "TinyWide")])  # a card after "twins": Tiny_B runs first
+    stats = measure.RunStats()
+    records = measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", ROOT, kinds={"count", "export", "latency"}, jobs=1, stats=stats)
+    assert stats.stages["build"]["count"] == 2  # two architectures, four models
+    by = {(r["model"], r["kind"]): r for rs in records.values() for r in rs}
+    assert len(by) == 4 * 3 and all(r["status"] == "ok" for r in by.values())
+    for twin, first, card in [("Tiny_A_ssld", "Tiny_A", "twins"), ("Tiny_B_22kto1k", "Tiny_B", "twins")]:
+        for kind in ("count", "export", "latency"):
+            copy, original = by[(twin, kind)], by[(first, kind)]
+            assert copy["same_run_as"] == {"card": card, "model": first} and copy["duration_s"] == 0.0
+            assert copy["result"] == original["result"] and copy["key"] == original["key"]
+            assert "same_run_as" not in original
+    # the copies are current: a second run runs nothing
+    again = measure.RunStats()
+    measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", ROOT, kinds={"count", "export", "latency"}, jobs=1, stats=again)
+    assert again.workers_started == 0
+
+
+def test_twins_need_equal_payloads_and_accuracy_always_runs() -> None:
+    base = {"kind": "count", "builder": "b", "input_size": 224}
+    jobs = [measure.Job("c", "A", "count", base, {"claimed_flops": 1.0}), measure.Job("c", "A_ssld", "count", base, {"claimed_flops": 1.0}),
+            measure.Job("c", "A_384", "count", {**base, "input_size": 384}, {"claimed_flops": 1.0}),
+            measure.Job("c", "A_other_claim", "count", base, {"claimed_flops": 9.0}),
+            measure.Job("c", "A", "accuracy", {"kind": "accuracy"}, {}), measure.Job("c", "A_ssld", "accuracy", {"kind": "accuracy"}, {})]
+    run, copies = measure.twins(jobs)
+    assert [j.model for j in run] == ["A", "A_384", "A_other_claim", "A", "A_ssld"]
+    assert {k: [j.model for j in v] for k, v in copies.items()} == {id(jobs[0]): ["A_ssld"]}
 
 
 def test_two_merged_shards_equal_one_full_run(tmp_path: Path, cpu_only: None) -> None:

@@ -8,7 +8,9 @@ a job whose stored record has the same key is current and skipped.
 Running. The stale jobs of a model form one `ModelJob`: the network is built once and runs
 count -> sane init -> export -> ONNX check, and the latency targets are timed on that same
 export (no rebuild, no re-export). When only some kinds of a model are stale, only those run
-(a stale latency still exports, without checking or touching the export record).
+(a stale latency still exports, without checking or touching the export record). Jobs that
+would repeat another job's computation (the same architecture under two names: `twins`) run
+once, and the twin gets a copy of the record naming the run (`same_run_as`).
 `WorkerPool` keeps `parallel` worker processes (`python -m zoocards.workers.serve`), each
 importing paddle once and serving many models. Builds, counts, exports and checks run side by
 side; a model's exported files then wait in a spool directory, and timings run alone on the
@@ -373,6 +375,33 @@ class ModelJob:
         first = self.parts[wanted[0]] if wanted else self.parts[0]
         return {**first.payload, "op": op, "id": task_id, "model": self.model, "dir": str(self.spool) if self.spool else None,
                 "parts": [{**self.parts[i].payload, "part": i, "kind": self.parts[i].kind} for i in wanted]}
+
+
+def twins(jobs: list[Job]) -> tuple[list[Job], dict[int, list[Job]]]:
+    """The jobs to run, and for each (by `id`) the later jobs that would compute the same record.
+
+    Two models of one architecture at one input size (ResNet50_vd and ResNet50_vd_ssld, a
+    Swin and its 22k-to-1k fine-tune) differ only in trained weights, which counting, the
+    export check and timing never load: their jobs have equal keys and payloads, and the
+    second would repeat the first bit for bit (seeded weights). The first runs; each twin gets
+    a copy of its record that names it (`same_run_as`). Accuracy jobs load weights and always run.
+    """
+    first: dict[str, Job] = {}
+    run: list[Job] = []
+    copies: dict[int, list[Job]] = {}
+    for job in jobs:
+        leader = job if job.kind == "accuracy" else first.setdefault(_sha256_json({"key": job.key, "payload": job.payload}), job)
+        if leader is job:
+            run.append(job)
+        else:
+            copies.setdefault(id(leader), []).append(job)
+    return run, copies
+
+
+def twin_record(record: dict[str, Any], leader: Job, twin: Job) -> dict[str, Any]:
+    """`twin`'s copy of the record `leader`'s run produced (see `twins`); it cost nothing, so its duration is 0."""
+    return {**record, "model": twin.model, "key": twin.key, "inputs": twin.inputs, "duration_s": 0.0,
+            "same_run_as": {"card": leader.card, "model": leader.model}}
 
 
 def group_jobs(jobs: list[Job]) -> list[ModelJob]:
@@ -742,8 +771,12 @@ class WorkerPool:
 def run_jobs(jobs: list[Job], root: Path, *, timeout_s: float | None = None, memory_mb: int | None = DEFAULT_MEMORY_MB, parallel: int = 2,
              estimates: dict[str, float] | None = None, on_record: Callable[[Job, dict[str, Any]], None] | None = None,
              stats: RunStats | None = None) -> list[tuple[Job, dict[str, Any]]]:
-    """Run jobs, one model job per model on `parallel` persistent workers, timings alone; (job, record) in the order they finished."""
-    groups = group_jobs(jobs)
+    """Run jobs, one model job per model on `parallel` persistent workers, timings alone; (job, record) in the order they finished.
+
+    A job that would repeat another's computation (`twins`) is not run: it gets a copy of the record.
+    """
+    to_run, copies = twins(jobs)
+    groups = group_jobs(to_run)
     stats = stats if stats is not None else RunStats()
     results: list[tuple[Job, dict[str, Any]]] = []
     # Records are saved by a thread of their own: a save may wait for the project lock (a build
@@ -760,8 +793,9 @@ def run_jobs(jobs: list[Job], root: Path, *, timeout_s: float | None = None, mem
                     failure.append(exc)
 
     def keep(job: Job, record: dict[str, Any]) -> None:
-        results.append((job, record))
-        pending.put((job, record))
+        for done, its_record in [(job, record), *((twin, twin_record(record, job, twin)) for twin in copies.get(id(job), []))]:
+            results.append((done, its_record))
+            pending.put((done, its_record))
 
     thread = threading.Thread(target=saver, name="zoocards-saver", daemon=True)
     thread.start()
