@@ -14,6 +14,7 @@ from zoocards import compare
 from zoocards.load import load_file, load_text
 
 paddle = pytest.importorskip("paddle")
+np = pytest.importorskip("numpy")
 nn = paddle.nn
 
 from zoocards.workers import accuracy, count, export, latency  # noqa: E402
@@ -300,6 +301,26 @@ def test_a_mistranslated_layer_is_named_by_the_bisection(tmp_path: Path) -> None
     assert (divergence["found"], divergence["layer"], divergence["type"], divergence["last_matching_layer"]) == (True, "body.2", "Conv2D", "body.1")
     assert divergence["input_rel_err"] < 1e-5 and divergence["output_rel_err"] > 0.1
     assert divergence["same_type_reproduced_before"] == 1  # body.0, the first convolution, converted correctly
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_matching_a_tensor_among_many_finds_what_comparing_every_one_finds(seed: int) -> None:
+    """The bisection's pruned search returns exactly the exhaustive minimum: the same name, the same error, ties to the first."""
+    rng = np.random.default_rng(seed)
+    shape = (4, 9, 11)
+    array = rng.standard_normal(shape).astype("float32")
+    candidates = [(f"t{i}", rng.standard_normal(shape).astype("float32")) for i in range(30)]
+    near = array.copy()
+    near.reshape(-1)[int(rng.integers(array.size))] += np.float32(rng.choice([1e-6, 1e-2, 3.0]))  # differs off the sample, or on it
+    candidates.insert(int(rng.integers(30)), ("near", near))
+    if seed % 3 == 0:
+        candidates.insert(int(rng.integers(31)), ("same_as_near", near.copy()))  # a tie: the first one wins, as with min()
+    if seed % 4 == 0:
+        candidates.append(("zeros", np.zeros(shape, "float32")))
+    by_shape = {shape: candidates}
+    exhaustive = min(((name, export._relative(array, value)) for name, value in candidates), key=lambda item: item[1])
+    assert export._best_match(array, by_shape) == exhaustive
+    assert export._best_match(np.zeros((2, 2), "float32"), by_shape) == (None, None)
 
 
 def test_export_comparison_fails_on_different_outputs() -> None:
