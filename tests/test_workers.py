@@ -574,3 +574,19 @@ def test_builders_never_download_nor_leak_module_state() -> None:
     assert fake_builders.scaled is False
     model = build_model({"builder": "tests.fake_builders:ReadsModuleState"})
     assert model.fc.weight.shape == [8, 10]
+
+
+@pytest.mark.parametrize("runtime, kept", [("onnxruntime", {"model.onnx"}), ("paddle-inference", {"model.onnx", "model.pdiparams"})])
+def test_the_spool_keeps_only_what_the_timings_read(tmp_path: Path, runtime: str, kept: set[str]) -> None:
+    """onnxruntime timings read the ONNX file alone; Paddle Inference needs the model Paddle saved too."""
+    from zoocards.workers import serve
+
+    target = {"hardware": "cpu", "hardware_kind": "cpu", "runtime": runtime, "provider": "cpu", "precision": "FP32", "threads": 1}
+    job = {"id": 1, "op": "model", "model": "Tiny", "builder": "tests.fake_builders:TinyNet", "input_size": 8, "channels": 3, "dir": str(tmp_path / "spool"),
+           "parts": [{"part": 0, "kind": "latency", "target": target, "batches": [1]}]}
+    events: list[dict[str, Any]] = []
+    serve.run_model(job, serve.Session(job, events.append, {}))
+    files = {path.name for path in (tmp_path / "spool").iterdir()}
+    assert kept <= files and (files == kept if runtime == "onnxruntime" else True)
+    spooled = next(e for e in events if e["event"] == "spooled")
+    assert spooled["bytes"] == sum(path.stat().st_size for path in (tmp_path / "spool").iterdir())

@@ -174,6 +174,12 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
                 session.result(part, "failed", one_line(exc), None, session.seconds("export", "check"))
         if timed:
             keep = True
+            if not any(part["target"].get("runtime") == "paddle-inference" for part in timed):
+                # onnxruntime reads the ONNX file alone: the model Paddle saved (as big again) need not
+                # wait in the spool, which then holds twice the models between two quiet periods.
+                for path in workdir.iterdir():
+                    if path.is_file() and path != onnx_path:
+                        path.unlink()
             size = sum(f.stat().st_size for f in workdir.iterdir() if f.is_file())
             session.emit({"event": "spooled", "id": job["id"], "bytes": size})
     finally:
