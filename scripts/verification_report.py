@@ -8,7 +8,8 @@ Sections: `summary` (statuses per figure), `errors` (every params/FLOPs mismatch
 figure, claimed, measured, explanation), `failed` (every figure that could not be re-run,
 with its reason), `export` (every ONNX export that differs from Paddle, with the bisection's
 first diverging layer), `disagreements` (every figure two upstream sources state differently)
-and `perf` (perf/verify.json). This is the material of the closing notes and of a release
+`perf` (perf/verify.json) and `runtimes` (Paddle Inference against onnxruntime on this CPU, per
+model, from the two cold runs of perf/latency_repeat.json). This is the material of the closing notes and of a release
 note: a printout of the committed data, nothing measured here.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("summary", "errors", "failed", "export", "disagreements", "perf")
+SECTIONS = ("summary", "errors", "failed", "export", "disagreements", "perf", "runtimes")
 
 
 def _cell(value: Any) -> str:
@@ -97,6 +98,26 @@ def perf(_: dict[str, Any]) -> str:
     return "```json\n" + json.dumps(keep, indent=1, ensure_ascii=False) + "\n```"
 
 
+def runtimes(_: dict[str, Any]) -> str:
+    path = REPO / "perf" / "latency_repeat.json"
+    if not path.exists():
+        return "perf/latency_repeat.json is missing: run scripts/bench_latency_repeat.py"
+    figures = json.loads(path.read_text(encoding="utf-8"))
+    timings: dict[tuple[str, str, int], dict[str, tuple[float, float]]] = {}
+    for pair in figures["per_pair"]:
+        timings.setdefault((pair["card"], pair["model"], pair["batch"]), {})[pair["runtime"]] = (pair["run1_ms"], pair["run2_ms"])
+    rows = []
+    for (card, model, batch), by_runtime in sorted(timings.items()):
+        ort, paddle = by_runtime.get("onnxruntime"), by_runtime.get("paddle-inference")
+        if not ort or not paddle:
+            continue
+        ort_ms, paddle_ms = sum(ort) / 2, sum(paddle) / 2
+        rows.append([card, model, batch, f"{ort[0]:.4g} / {ort[1]:.4g}", f"{paddle[0]:.4g} / {paddle[1]:.4g}", f"{paddle_ms / ort_ms:.2f}"])
+    host = figures.get("host", {})
+    return (_table(["card", "model", "batch", "onnxruntime CPU ms (run 1 / run 2)", "Paddle Inference oneDNN ms (run 1 / run 2)", "Paddle ÷ onnxruntime"], rows)
+            + f"\n\n{host.get('cpu')}, {host.get('cores')} cores, threads as recorded; {figures.get('date')}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verification", type=Path, default=REPO / "site" / "api" / "verification.json", help="default: %(default)s (make cards builds it)")
@@ -106,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.verification}: not found; run `make cards` first", file=sys.stderr)
         return 1
     data = json.loads(args.verification.read_text(encoding="utf-8"))
-    functions = {"summary": summary, "errors": errors, "failed": failed, "export": export, "disagreements": disagreements, "perf": perf}
+    functions = {"summary": summary, "errors": errors, "failed": failed, "export": export, "disagreements": disagreements, "perf": perf, "runtimes": runtimes}
     for name in args.section or SECTIONS:
         print(f"## {name}\n\n{functions[name](data)}\n")
     return 0
