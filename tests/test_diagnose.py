@@ -66,6 +66,20 @@ def test_params_explanations(claimed: str, expected: str, reproduces: float) -> 
     assert (found["id"], found["reproduces"]) == (expected, pytest.approx(reproduces))
 
 
+def test_a_re_parameterised_model_is_explained_by_its_deployed_network() -> None:
+    """RepVGG_A0 (paddleclas 2.6.0): 9.109 M trained, 8.309 M deployed; the zoo claims 8.31 M."""
+    record = {**PARAMS_RECORD, "params": 9_109_000, "params_deploy": 8_309_384}
+    found = diagnose.explain("params", Decimal("8.31"), 9_109_000, record, within("8.31", "params"))
+    assert (found["id"], found["reproduces"]) == ("params_deploy", pytest.approx(8.309384))
+    assert "deployed network" in found["text"] and "重参数化" in found["text_zh"]
+    # a model without re-parameterisable blocks has no such option
+    assert all(o.id != "params_deploy" for o in diagnose.params_options(PARAMS_RECORD))
+    # ...and its compute: RepVGG_A0 1.513 G MACs trained, 1.360 deployed, claimed 1.36
+    flops = {**FLOPS_RECORD, "macs": 1_513_000_000, "macs_deploy": 1_360_000_000}
+    found = diagnose.explain("flops", Decimal("1.36"), 1_513_000_000, flops, within("1.36", "flops"), convention="MACs", input_size=224)
+    assert (found["id"], found["reproduces"]) == ("macs_deploy", pytest.approx(1.36))
+
+
 def test_explanation_texts() -> None:
     found = diagnose.explain("params", Decimal("23.09"), 10_000_000, PARAMS_RECORD, within("23.09", "params"))
     assert found["text"] == "reproduced by a classifier head for 11221 classes (ImageNet-21K-P) instead of 1000 (+13.09 M): 23.09 M"

@@ -590,3 +590,31 @@ def test_the_spool_keeps_only_what_the_timings_read(tmp_path: Path, runtime: str
     assert kept <= files and (files == kept if runtime == "onnxruntime" else True)
     spooled = next(e for e in events if e["event"] == "spooled")
     assert spooled["bytes"] == sum(path.stat().st_size for path in (tmp_path / "spool").iterdir())
+
+
+class RepBlock(nn.Layer):
+    """A RepVGG-style block: 3x3 and 1x1 branches while training, one fused 3x3 convolution once re-parameterised."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.dense = nn.Conv2D(channels, channels, 3, padding=1)
+        self.one = nn.Conv2D(channels, channels, 1)
+        self.fused: Any = None
+
+    def re_parameterize(self) -> None:
+        self.fused = nn.Conv2D(self.dense._in_channels, self.dense._out_channels, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        return self.fused(x) if self.fused is not None else self.dense(x) + self.one(x)
+
+
+def test_a_re_parameterisable_model_also_has_its_deployed_parameters_counted() -> None:
+    net = Wrap(nn.Conv2D(3, 4, 3, padding=1), RepBlock(4), nn.Linear(4 * 8 * 8, 10))
+    result = count.count(net, [1, 3, 8, 8])
+    stem, head = 3 * 4 * 9 + 4, 4 * 8 * 8 * 10 + 10
+    assert result["params"] == stem + (4 * 4 * 9 + 4) + (4 * 4 + 4) + head
+    assert result["params_deploy"] == stem + (4 * 4 * 9 + 4) + head  # the 1x1 branch is fused away
+    assert result["macs"] == 64 * (4 * 3 * 9 + 4 * 4 * 9 + 4 * 4) + 256 * 10
+    assert result["macs_deploy"] == 64 * (4 * 3 * 9 + 4 * 4 * 9) + 256 * 10
+    assert net.body[1].fused is None  # the count fused a copy, not the model it was given
+    assert not {"params_deploy", "macs_deploy"} & set(count.count(Wrap(nn.Conv2D(3, 4, 3, padding=1)), [1, 3, 8, 8]))

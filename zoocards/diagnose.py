@@ -13,7 +13,9 @@ FLOPs/MACs (`macs`, `macs_at`, `macs_extra`, `matmul_macs`):
               (`macs_extra`), squeeze-excitation FCs or attention matmuls left out.
 Params (`params`, `bn_running_stats`, `params_by_kind`):
   BatchNorm running mean/variance counted; biases, SE FCs or auxiliary heads left out; a
-  classifier head for another number of classes (`head_in` x k + k for k in CLASS_COUNTS).
+  classifier head for another number of classes (`head_in` x k + k for k in CLASS_COUNTS); the
+  deployed network of a re-parameterisable model (`params_deploy`, and `macs_deploy` for compute:
+  RepVGG's branches fused).
 
 One explanation is tried alone first; two (from different groups, e.g. 2 x MACs at 256) only
 when none alone reproduces. The closest wins; on a tie, the earlier in the tables below. An
@@ -111,6 +113,10 @@ def flops_options(result: dict[str, Any], convention: str, input_size: int | Non
         # the size change is scaled by at/macs (stated as approximate in the text).
         options.append(Option(f"input_size_{size}", "size", f"counted at {size}×{size} input instead of {input_size}×{input_size}",
                               f"按 {size}×{size} 输入统计（而非 {input_size}×{input_size}）", _resized(at), order=0))
+    if result.get("macs_deploy") is not None:
+        fused = Decimal(int(result["macs_deploy"]))
+        options.append(Option("macs_deploy", "size", f"the deployed network counted, its re-parameterised branches fused ({_signed('flops', fused - macs)})",
+                              f"按结构重参数化后部署的网络计数，各分支已融合（{_signed('flops', fused - macs)}）", _resized(fused), order=0))
     extra = result.get("macs_extra") or {}
     for key, en, zh in EXTRA_PARTS:
         if extra.get(key):
@@ -182,6 +188,10 @@ def params_options(result: dict[str, Any]) -> list[Option]:
         if kinds.get(key):
             delta = -Decimal(int(kinds[key]))
             options.append(Option(f"params_omits_{key}", key, f"{en} ({_signed('params', delta)})", f"{zh}（{_signed('params', delta)}）", _plus(delta)))
+    if result.get("params_deploy") is not None and result.get("params") is not None:
+        delta = Decimal(int(result["params_deploy"]) - int(result["params"]))
+        options.append(Option("params_deploy", "deploy", f"the deployed network counted, its re-parameterised branches fused into one convolution per block ({_signed('params', delta)})",
+                              f"按结构重参数化后部署的网络计数，各分支已融合为每块一个卷积（{_signed('params', delta)}）", _plus(delta)))
     head, head_in = kinds.get("head"), kinds.get("head_in")
     if head is not None and head_in:
         outputs = result.get("outputs")

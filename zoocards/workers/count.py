@@ -44,6 +44,9 @@ mismatch with it):
       squeeze-excitation blocks.
   Operations written another way (a Tensor method such as `x.sigmoid()`, a function imported
   by name before counting) are not seen; the figures are lower bounds of what they name.
+* `params_deploy`, `macs_deploy`: for a model with re-parameterisable blocks (RepVGG,
+  PP-LCNetV2), the learnable parameters and the MACs of the network it deploys, its training
+  branches fused (`deployed`); absent for every other model.
 * `macs_at`: `macs` at other square input sizes among 224, 256, 288, 320, 384, 448 and 512,
   keyed by the size as a string ({"256": macs, …}). Computed only when the job carries the
   card's claimed compute (`claimed_flops`, a count in the card's own convention) and it is
@@ -165,6 +168,41 @@ def _bn_running_stats(model: Any) -> set[int]:
 def is_se_block(path: str, layer: Any) -> bool:
     """Whether a sublayer is a squeeze-excitation block, by its class or its attribute name."""
     return bool(_SE_CLASS.match(type(layer).__name__) or _SE_NAME.search(path.rsplit(".", 1)[-1]))
+
+
+def deployed(model: Any, shape: list[int]) -> dict[str, int] | None:
+    """Parameters and MACs of the network a re-parameterisable model deploys, None if it has no such layers.
+
+    RepVGG-style blocks (a sublayer with a `re_parameterize` method: ppcls's RepVGGBlock,
+    PP-LCNetV2's RepDepthwiseSeparable) train several branches and fuse them into one
+    convolution for inference; papers and zoos give the fused figures. A copy of the model is
+    fused block by block and run once on zeros: `params_deploy` counts the learnable parameters
+    of the layers that ran (a branch the fused forward no longer calls is not part of the
+    deployed network), `macs_deploy` the MACs of that pass, counted as `macs` is.
+    """
+    import copy
+
+    if not any(callable(getattr(layer, "re_parameterize", None)) for layer in model.sublayers()):
+        return None
+    fused = copy.deepcopy(model)
+    for layer in fused.sublayers():
+        if callable(getattr(layer, "re_parameterize", None)):
+            layer.re_parameterize()
+    ran: dict[int, Any] = {}
+
+    def seen(layer: Any, inputs: Any, output: Any) -> None:
+        ran[id(layer)] = layer
+
+    handles = [layer.register_forward_post_hook(seen) for layer in fused.sublayers(include_self=True)]
+    try:
+        run = _forward(fused, shape, detail=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    running = _bn_running_stats(fused)
+    counted = {id(p): int(p.numel()) for layer in ran.values() for p in layer.parameters(include_sublayers=False) if id(p) not in running}
+    del fused
+    return {"params_deploy": sum(counted.values()), "macs_deploy": sum(run["by_type"].values()) + run["matmul_macs"]}
 
 
 def _params_of(layers: list[Any], running: set[int]) -> int:
@@ -385,6 +423,7 @@ def count(model: Any, shape: list[int], claimed_flops: float | None = None, inpu
         "output_shape": [int(s) for s in output.shape],
         "input_shape": shape,
     }
+    result.update(deployed(model, shape) or {})
     if claimed_flops and needs_other_sizes(claimed_flops, macs):
         result["macs_at"] = macs_at(model, shape, candidate_sizes(claimed_flops, macs, int(shape[-1])))
     return result
