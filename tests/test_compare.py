@@ -242,6 +242,10 @@ def test_an_export_mismatch_names_the_first_diverging_layer() -> None:
     assert v["status"] == "mismatch"
     assert v["reason"].endswith("; first diverging layer stem.conv1.act (LeakyReLU, ONNX LeakyRelu): its input matches to 3.3e-07, its output is off by 9.9e-03")
     assert "stem.conv1.act" in v["reason_zh"]
+    # with the settings the bisection read: paddle2onnx 2.1.0 writes LeakyRelu with alpha 0
+    settings = {**divergence, "layer_attributes": {"negative_slope": 0.01}, "closest_onnx_attributes": {"alpha": 0.0}}
+    v = _export_verdict({"max_rel_err": 0.26, "passed": False, "divergence": settings})
+    assert "(LeakyReLU negative_slope=0.01, ONNX LeakyRelu alpha=0)" in v["reason"] and "alpha=0" in v["reason_zh"]
 
 
 def test_export_notes_are_part_of_the_reason() -> None:

@@ -301,6 +301,28 @@ def test_a_mistranslated_layer_is_named_by_the_bisection(tmp_path: Path) -> None
     assert (divergence["found"], divergence["layer"], divergence["type"], divergence["last_matching_layer"]) == (True, "body.2", "Conv2D", "body.1")
     assert divergence["input_rel_err"] < 1e-5 and divergence["output_rel_err"] > 0.1
     assert divergence["same_type_reproduced_before"] == 1  # body.0, the first convolution, converted correctly
+    assert divergence["layer_attributes"]["in_channels"] == 8 and "closest_onnx_attributes" in divergence
+
+
+def test_the_bisection_reads_a_leaky_relu_slope_on_both_sides(tmp_path: Path) -> None:
+    """CSPDarkNet53's export: each side's LeakyReLU slope is evidence. paddle2onnx 2.1.0 writes alpha 0 for any slope;
+    if a later release writes the slope, the export must pass instead."""
+    net = Wrap(nn.Conv2D(3, 8, 3, padding=1), nn.LeakyReLU(0.1), nn.Linear(8 * 8 * 8, 10))
+    job = {"input_size": 8, "channels": 3}
+    batch = export.random_batch(job)
+    export.sane_init(net, export.random_batch(job, 2, export.CALIBRATION_SEED))
+    with paddle.no_grad():
+        expected = net(paddle.to_tensor(batch)).numpy()
+    result = export.check(net, export.export_onnx(net, job, tmp_path), batch, expected)
+    if result["passed"]:
+        import onnx
+
+        alphas = [a.f for n in onnx.load(str(tmp_path / "model.onnx")).graph.node if n.op_type == "LeakyRelu" for a in n.attribute if a.name == "alpha"]
+        assert alphas == [pytest.approx(0.1)]
+    else:
+        divergence = result["divergence"]
+        assert (divergence["layer"], divergence["closest_onnx_op"]) == ("body.1", "LeakyRelu")
+        assert divergence["layer_attributes"] == {"negative_slope": 0.1} and divergence["closest_onnx_attributes"] == {"alpha": 0.0}
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -504,15 +504,21 @@ def _export_notes(result: dict[str, Any]) -> tuple[str, str]:
     return f"; {'; '.join(notes)}", f"；{'；'.join(zh)}"
 
 
+def _numbers(settings: dict[str, float] | None) -> str:
+    """A layer's or an ONNX node's number settings, as `alpha=0`, for a reason."""
+    return ", ".join(f"{key}={value:g}" for key, value in (settings or {}).items())
+
+
 def _divergence_text(divergence: dict[str, Any]) -> tuple[str, str]:
     """The bisection's finding (zoocards.workers.export.first_divergence) as a reason's tail."""
     if divergence.get("found"):
         layer, kind = divergence.get("layer"), divergence.get("type")
         inp, out = divergence.get("input_rel_err"), divergence.get("output_rel_err")
         op = divergence.get("closest_onnx_op")
-        tail = f"; first diverging layer {layer} ({kind}"
-        tail += f", ONNX {op})" if op else ")"
-        tail_zh = f"；第一个出现偏差的层是 {layer}（{kind}" + (f"，ONNX 算子 {op}）" if op else "）")
+        ours, theirs = _numbers(divergence.get("layer_attributes")), _numbers(divergence.get("closest_onnx_attributes"))
+        tail = f"; first diverging layer {layer} ({kind}{' ' + ours if ours else ''}"
+        tail += f", ONNX {op}{' ' + theirs if theirs else ''})" if op else ")"
+        tail_zh = f"；第一个出现偏差的层是 {layer}（{kind}{' ' + ours if ours else ''}" + (f"，ONNX 算子 {op}{' ' + theirs if theirs else ''}）" if op else "）")
         if inp is not None and out is not None:
             tail += f": its input matches to {inp:.1e}, its output is off by {out:.1e}"
             tail_zh += f"：输入相差 {inp:.1e}，输出相差 {out:.1e}"

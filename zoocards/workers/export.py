@@ -193,7 +193,7 @@ def paddle_intermediates(model: Any, batch: Any) -> list[dict[str, Any]]:
         def hook(layer: Any, inputs: tuple[Any, ...], output: Any, path: str = path) -> None:
             first_in, first_out = _first_output(inputs), _first_output(output)
             if isinstance(first_in, paddle.Tensor) and isinstance(first_out, paddle.Tensor):
-                seen.append({"layer": path, "type": type(layer).__name__, "input": first_in.numpy(), "output": first_out.numpy()})
+                seen.append({"layer": path, "type": type(layer).__name__, "module": layer, "input": first_in.numpy(), "output": first_out.numpy()})
 
         handles.append(layer.register_forward_post_hook(hook))
     try:
@@ -205,8 +205,17 @@ def paddle_intermediates(model: Any, batch: Any) -> list[dict[str, Any]]:
     return seen
 
 
-def onnx_intermediates(onnx_path: Path, batch: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every float tensor the ONNX graph computes on `batch` (name -> array), and the op type producing each."""
+def _layer_numbers(layer: Any) -> dict[str, float]:
+    """A Paddle layer's own number settings (LeakyReLU's `_negative_slope`, an epsilon), leaving out what every Layer has."""
+    import paddle
+
+    common = set(vars(paddle.nn.Layer()))
+    return {key.lstrip("_"): round(float(value), 8) for key, value in sorted(vars(layer).items())
+            if key not in common and isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def onnx_intermediates(onnx_path: Path, batch: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, float]]]:
+    """Every float tensor the ONNX graph computes on `batch` (name -> array), the op type producing each and that node's number attributes."""
     import onnx
     from onnx import shape_inference
 
@@ -214,6 +223,11 @@ def onnx_intermediates(onnx_path: Path, batch: Any) -> tuple[dict[str, Any], dic
     inferred = shape_inference.infer_shapes(model)
     floats = {v.name for v in inferred.graph.value_info if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
     producer = {name: node.op_type for node in model.graph.node for name in node.output}
+    # The producing node's number attributes (LeakyRelu's alpha, an epsilon): the evidence of a
+    # mistranslated operator is often one of them.
+    attributes = {name: {a.name: round(float(onnx.helper.get_attribute_value(a)), 8) for a in node.attribute
+                         if a.type in (onnx.AttributeProto.FLOAT, onnx.AttributeProto.INT)}
+                  for node in model.graph.node for name in node.output}
     present = {o.name for o in model.graph.output}
     for name in producer:
         if name in floats and name not in present:
@@ -224,7 +238,7 @@ def onnx_intermediates(onnx_path: Path, batch: Any) -> tuple[dict[str, Any], dic
         session = ort_session(path)
         names = [o.name for o in session.get_outputs()]
         values = session.run(names, {session.get_inputs()[0].name: batch})
-    return dict(zip(names, values)), producer
+    return dict(zip(names, values)), producer, attributes
 
 
 def _relative(expected: Any, actual: Any) -> float:
@@ -273,7 +287,7 @@ def _best_match(array: Any, by_shape: dict[tuple[int, ...], list[tuple[str, Any]
 def first_divergence(model: Any, onnx_path: Path, batch: Any) -> dict[str, Any]:
     """The first layer whose input onnxruntime reproduces but whose output it does not (see the module docstring)."""
     layers = paddle_intermediates(model, batch)
-    tensors, producer = onnx_intermediates(onnx_path, batch)
+    tensors, producer, attributes = onnx_intermediates(onnx_path, batch)
     tensors.setdefault("(input)", batch)
     by_shape: dict[tuple[int, ...], list[tuple[str, Any]]] = {}
     for name, value in tensors.items():
@@ -293,6 +307,7 @@ def first_divergence(model: Any, onnx_path: Path, batch: Any) -> dict[str, Any]:
             return {
                 "found": True, "layer": entry["layer"], "type": entry["type"], "input_rel_err": in_err, "output_rel_err": out_err,
                 "output_scale": float(abs(entry["output"]).max()), "closest_onnx_tensor": out_name, "closest_onnx_op": producer.get(out_name or ""),
+                "closest_onnx_attributes": attributes.get(out_name or "", {}), "layer_attributes": _layer_numbers(entry["module"]),
                 "last_matching_layer": last_match, "layers_matched_before": matched, "same_type_reproduced_before": reproduced.get(entry["type"], 0),
                 "layers": len(layers), "onnx_tensors": len(tensors),
                 "threshold": LAYER_RELATIVE_ERROR,
