@@ -57,13 +57,15 @@ def summary(data: dict[str, Any]) -> str:
 
 def errors(data: dict[str, Any]) -> str:
     rows = []
+    explained = 0
     for v in data["verifications"]:
         if v["metric"] in ("params", "flops") and v["status"] == "mismatch":
-            explanation = (v.get("explanation") or {}).get("text") or "none of the usual conventions reproduces the claim"
+            explanation = v.get("explanation") or {}
+            explained += explanation.get("reproduces") is not None
             rows.append([v["card"], v["model"], v["metric"], v.get("claimed_raw") or _number(v.get("claimed")),
-                         f"{_number(v.get('measured'))} {v.get('unit') or ''}".strip(), explanation])
+                         f"{_number(v.get('measured'))} {v.get('unit') or ''}".strip(),
+                         explanation.get("text") or "none of the usual conventions reproduces the claim"])
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    explained = sum(1 for r in rows if not r[5].startswith("none of"))
     return _table(["card", "model", "figure", "claimed", "measured", "explanation"], rows) + f"\n\n{len(rows)} mismatches, {explained} explained."
 
 

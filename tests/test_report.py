@@ -18,8 +18,10 @@ VERIFICATION = {
     "verifications": [
         {"card": "dpn", "model": "DPN68", "metric": "params", "status": "mismatch", "claimed": 10.78, "claimed_raw": "10.780 M", "measured": 12.61, "unit": "M",
          "explanation": None, "reason": "measured 12.61 M"},
+        {"card": "dpn", "model": "DPN92", "metric": "params", "status": "mismatch", "claimed": 36.29, "claimed_raw": "36.290 M", "measured": 37.67, "unit": "M",
+         "explanation": {"id": "none", "reproduces": None, "text": "no usual counting convention reproduces the claim"}, "reason": "…"},
         {"card": "cspnet", "model": "CSPDarkNet53", "metric": "flops", "status": "mismatch", "claimed": 5.041, "claimed_raw": "5.041 G MACs", "measured": 6.53, "unit": "G",
-         "explanation": {"id": "input_size_224", "text": "reproduced by counted at 224×224 input instead of 256×256: 5.003 G MACs"}, "reason": "…"},
+         "explanation": {"id": "input_size_224", "reproduces": 5.003, "text": "reproduced by counted at 224×224 input instead of 256×256: 5.003 G MACs"}, "reason": "…"},
         {"card": "cspnet", "model": "CSPDarkNet53", "metric": "onnx_export", "status": "mismatch", "reason": "first diverging layer stem.conv1.act (LeakyReLU | ONNX LeakyRelu)"},
         {"card": "swin", "model": "SwinV2_T", "metric": "flops", "status": "failed", "reason": "count failed: NameError"},
         {"card": "swin", "model": "SwinV2_T", "metric": "params", "status": "verified"},
@@ -37,9 +39,9 @@ def test_every_section_prints_each_row_with_its_values(tmp_path: Path) -> None:
     path.write_text(json.dumps(VERIFICATION), encoding="utf-8")
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "verification_report.py"), "--verification", str(path)], capture_output=True, text=True, check=True)
     out = result.stdout
-    assert "| flops | 0 | 1 | 1 | 0 |" in out and "6 figures; failed 1 (16.67%); params re-run for 2 models." in out
+    assert "| flops | 0 | 1 | 1 | 0 |" in out and "| params | 1 | 2 | 0 | 0 |" in out and "7 figures; failed 1 (14.29%); params re-run for 3 models." in out
     assert "| dpn | DPN68 | params | 10.780 M | 12.61 M | none of the usual conventions reproduces the claim |" in out
-    assert "| cspnet | CSPDarkNet53 | flops | 5.041 G MACs | 6.53 G | reproduced by counted at 224×224" in out and "2 mismatches, 1 explained." in out
+    assert "| cspnet | CSPDarkNet53 | flops | 5.041 G MACs | 6.53 G | reproduced by counted at 224×224" in out and "3 mismatches, 1 explained." in out
     assert "LeakyReLU \\| ONNX LeakyRelu" in out  # a | inside a cell does not split the row
     assert "| swin | SwinV2_T | flops | count failed: NameError |" in out
     assert "| dpn | DPN68 | flops | G | 2.35 (paddleclas-model-list:236) / 4.030 (dpn) |" in out
