@@ -241,10 +241,12 @@ def onnx_intermediates(onnx_path: Path, batch: Any) -> tuple[dict[str, Any], dic
     return dict(zip(names, values)), producer, attributes
 
 
-def _relative(expected: Any, actual: Any) -> float:
+def _relative(expected: Any, actual: Any, scale: float | None = None) -> float:
+    """max |expected - actual| / max |expected|; `scale` stands for max |expected| when the caller has it (or compares a part of the tensors)."""
     import numpy as np
 
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    if scale is None:
+        scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     error = float(np.max(np.abs(expected.astype("float64") - actual.astype("float64")))) if expected.size else 0.0
     return error / scale if scale > 0 else (0.0 if error == 0 else float("inf"))
 
@@ -267,17 +269,13 @@ def _best_match(array: Any, by_shape: dict[tuple[int, ...], list[tuple[str, Any]
     if len(candidates) == 1 or not np.isfinite(scale) or array.size <= MATCH_SAMPLE:
         return min(((name, _relative(array, value)) for name, value in candidates), key=lambda item: item[1])
     where = np.linspace(0, array.size - 1, MATCH_SAMPLE).astype(np.int64)
-    sample = array.reshape(-1)[where].astype("float64")
-    bounds = []
-    for index, (_, value) in enumerate(candidates):
-        error = float(np.max(np.abs(sample - value.reshape(-1)[where].astype("float64"))))
-        bounds.append((error / scale if scale > 0 else (0.0 if error == 0 else float("inf")), index))
-    bounds.sort()
+    sample = array.reshape(-1)[where]
+    bounds = sorted((_relative(sample, value.reshape(-1)[where], scale), index) for index, (_, value) in enumerate(candidates))
     best: tuple[int, float] | None = None
     for bound, index in bounds:
         if best is not None and bound > best[1]:
             break
-        error = _relative(array, candidates[index][1])
+        error = _relative(array, candidates[index][1], scale)
         if best is None or error < best[1] or (error == best[1] and index < best[0]):
             best = (index, error)
     assert best is not None
