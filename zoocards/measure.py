@@ -49,7 +49,7 @@ from zoocards import compare, hardware, units, write
 from zoocards.errors import CardError, ZoocardsError
 from zoocards.load import Card, card_paths, load_file
 from zoocards.lock import project_lock
-from zoocards.workers.common import host_info, package_versions, usable_cores, utc_now
+from zoocards.workers.common import THREADS_ENV, host_info, package_versions, usable_cores, utc_now
 from zoocards.workers.count import needs_other_sizes
 
 SCHEMA_VERSION = 1
@@ -436,10 +436,15 @@ def _last_line(lines: Iterable[str]) -> str:
 class Worker:
     """One `zoocards.workers.serve` process: its pipes, the task it runs and that task's deadline."""
 
-    def __init__(self, number: int, root: Path, memory_mb: int | None, events: "queue.Queue[tuple[Worker, dict[str, Any] | None]]") -> None:
+    def __init__(self, number: int, root: Path, memory_mb: int | None, events: "queue.Queue[tuple[Worker, dict[str, Any] | None]]",
+                 threads: int | None = None) -> None:
         # The card's repository first (builders such as zoocards.demo or tests.*), then this package's.
         path = [str(root), str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")]
         env = {**os.environ, "POLYGRAPHY_AUTOINSTALL_DEPS": "0", "PYTHONPATH": os.pathsep.join(filter(None, path))}
+        if threads:
+            # Its share of the cores for builds, counts, exports and checks (a timing sets its own).
+            env[THREADS_ENV] = str(threads)
+            env.setdefault("OMP_NUM_THREADS", str(threads))
         # Idle OpenMP threads (Paddle's oneDNN) sleep instead of spinning: on a shared host spinning
         # threads fight other processes for the cores and double the timings (see zoocards.workers.latency).
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -616,7 +621,8 @@ class WorkerPool:
     # -- workers ------------------------------------------------------------------------
 
     def _spawn(self) -> Worker:
-        worker = Worker(len(self.workers) + self.stats.workers_started, self.root, self.memory_mb, self.events)
+        share = max(1, usable_cores() // self.parallel)
+        worker = Worker(len(self.workers) + self.stats.workers_started, self.root, self.memory_mb, self.events, share)
         self.stats.workers_started += 1
         self.workers.append(worker)
         return worker

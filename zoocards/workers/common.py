@@ -304,6 +304,72 @@ def sized_resizing(notes: list[str]) -> Iterator[None]:
             setattr(owner, attribute, value)
 
 
+_dy2static_cached = False
+
+
+def cache_dy2static() -> None:
+    """Let paddle's dy2static reuse work across the layers and models one worker traces (same programs, less time).
+
+    `paddle.jit.save` converts each layer's `forward` to a static function. paddle 3.3 keys its
+    conversion cache by the function object it is given, which for a layer is a bound method made
+    afresh at every call: nothing is ever found again, and every instance of every block is
+    converted anew (DLA102: 110 conversions of a few distinct functions, half of its 6 s save).
+    The conversion of a bound method is a plain function made from the method's own function
+    (its source, globals and closure), the same for every instance, so it is cached under that
+    function here. And `is_unsupported`, asked for every call traced, rebuilt the list of every
+    function of its built-in-like modules each time (1.4 s of that save); the list is kept
+    while those modules stay the same. `tests/test_workers.py` checks that the saved programs
+    are byte for byte what paddle writes without this. Versions without these internals are
+    left as they are.
+    """
+    global _dy2static_cached
+    if _dy2static_cached:
+        return
+    _dy2static_cached = True
+    try:
+        from paddle.jit.dy2static import convert_call_func, program_translator
+    except ImportError:
+        return
+    cache = getattr(program_translator, "FunctionCache", None)
+    if cache is not None and hasattr(cache, "convert_with_cache") and hasattr(cache, "_convert"):
+        original_convert = cache.convert_with_cache
+
+        def convert_with_cache(self: Any, func: Any) -> Any:
+            function = getattr(func, "__func__", None)
+            if function is None or getattr(func, "__self__", None) is None:
+                return original_convert(self, func)
+            static_func = self._converted_static_func_caches.get(function)
+            if static_func is None:
+                static_func = original_convert(self, func)
+                self._converted_static_func_caches[function] = static_func
+            return static_func
+
+        cache.convert_with_cache = convert_with_cache
+    needed = ("is_unsupported", "BUILTIN_LIKELY_MODULES", "get_module_functions", "get_module_defining_path", "is_paddle_func")
+    if all(hasattr(convert_call_func, name) for name in needed):
+        known: dict[tuple[int, ...], tuple[tuple[str, ...], set[int], list[Any]]] = {}
+
+        def builtins() -> tuple[tuple[str, ...], set[int]]:
+            modules = tuple(convert_call_func.BUILTIN_LIKELY_MODULES)
+            key = tuple(id(module) for module in modules)
+            if key not in known:
+                paths = tuple(path for module in modules if (path := convert_call_func.get_module_defining_path(module)) is not None)
+                functions = [fn for module in modules for fn in convert_call_func.get_module_functions(module)]
+                known.clear()
+                known[key] = (paths, {id(fn) for fn in functions}, functions)  # the list keeps the ids valid
+            paths, ids, _ = known[key]
+            return paths, ids
+
+        def is_unsupported(func: Any) -> bool:
+            paths, ids = builtins()
+            code = getattr(func, "__code__", None)
+            if code is not None and code.co_filename and code.co_filename.startswith(paths):
+                return True
+            return id(func) in ids or bool(convert_call_func.is_paddle_func(func))
+
+        convert_call_func.is_unsupported = is_unsupported
+
+
 def export_onnx(model: Any, job: Job, workdir: Path, notes: list[str] | None = None) -> Path:
     """jit.save the model with a dynamic batch (workdir/model.*, what Paddle Inference loads), convert it to ONNX, return the ONNX file.
 
@@ -316,6 +382,7 @@ def export_onnx(model: Any, job: Job, workdir: Path, notes: list[str] | None = N
     import paddle2onnx
 
     notes = [] if notes is None else notes
+    cache_dy2static()
     shape = input_shape(job, 1)
     prefix = workdir / "model"
     with sized_resizing(notes):
@@ -351,12 +418,28 @@ def export_onnx(model: Any, job: Job, workdir: Path, notes: list[str] | None = N
     return out
 
 
+# The cores one worker may use while others work beside it (set by zoocards.measure from its
+# `parallel`): the checks' onnxruntime sessions and Paddle's OpenMP threads stay within it.
+THREADS_ENV = "ZOOCARDS_WORKER_THREADS"
+
+
+def worker_threads() -> int | None:
+    """This worker's share of the cores (`THREADS_ENV`), None when it runs alone."""
+    try:
+        return max(1, int(os.environ[THREADS_ENV]))
+    except (KeyError, ValueError):
+        return None
+
+
 def ort_session(onnx_path: Path, threads: int | None = None, provider: str = "CPUExecutionProvider") -> Any:
-    """An onnxruntime session with quiet logs and a fixed intra-op thread count."""
+    """An onnxruntime session with quiet logs, idle threads that sleep, and a fixed intra-op thread count (default: this worker's share)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only; warnings flood stderr otherwise
+    # Two workers side by side each ran a 2-thread session with spinning threads on 2 cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    threads = threads or worker_threads()
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
