@@ -80,3 +80,20 @@ def ReadsModuleState() -> Any:
 def TinyNarrow() -> Any:
     """A third tiny size: three models of three architectures."""
     return TinyNet(width=4)
+
+
+def ReadsItsWeights() -> Any:
+    """A builder that computes with a parameter while it builds: it cannot be built lazily."""
+    import paddle
+    from paddle import nn
+
+    class Reads(nn.Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 10)
+            self.scale = float(paddle.sum(self.fc.weight))
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(paddle.flatten(x, 1)[:, :4]) * 0 + self.scale
+
+    return Reads()

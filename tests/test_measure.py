@@ -428,3 +428,16 @@ def test_a_dead_workers_reason_is_its_last_logged_error() -> None:
     assert measure._last_line(lines) == "[ERROR][Paddle2ONNX] Due to the unsupported operators, the conversion is aborted."
     assert measure._last_line(["Traceback\n", "ValueError: bad\n", "\n"]) == "ValueError: bad"
     assert measure._last_line(["just a line\n"]) == "just a line"
+
+
+def test_a_run_keeps_its_files_in_ram_only_on_a_tmpfs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ZOOCARDS_SCRATCH", "disk")
+    assert measure.ram_scratch() is None
+    monkeypatch.delenv("ZOOCARDS_SCRATCH")
+    monkeypatch.setattr(measure, "RAM_DIRS", (tmp_path,))
+    assert measure.ram_scratch() is None  # a directory on disk is not RAM
+    if measure._is_ram(Path("/dev/shm")):
+        monkeypatch.setattr(measure, "RAM_DIRS", (Path("/dev/shm"),))
+        scratch = measure.ram_scratch()
+        assert scratch is not None and scratch.parent == Path("/dev/shm")
+        scratch.rmdir()

@@ -675,3 +675,56 @@ def test_cached_dy2static_saves_the_programs_paddle_saves(tmp_path: Path) -> Non
     for builder in builders:
         assert saved["cached"][builder]["files"] == saved["plain"][builder]["files"], builder
     # The saving itself is a benchmark's business (scripts/bench_verify.py), not a test's: see ARCHITECTURE.md.
+
+
+def test_a_lazy_build_counts_the_same_and_gets_every_value_from_the_sane_weights() -> None:
+    """`build_model(lazy=True)` skips the builder's random initialisation: the parameters have
+    their shapes but no values until `reinit_weights` (which then runs the remaining
+    initialisers, e.g. ViT's position embedding); counts match an eager build's."""
+    from zoocards.workers.common import build_model
+
+    job = {"builder": "ppcls.arch.backbone.model_zoo.vision_transformer:ViT_small_patch16_224"}
+    lazy = build_model(job, lazy=True)
+    assert not any(p._is_initialized() for p in lazy.parameters())
+    export.reinit_weights(lazy)
+    assert all(p._is_initialized() for p in lazy.parameters())
+    eager = build_model(job)
+    shape = [1, 3, 224, 224]
+    assert count.count(lazy, shape)["params"] == count.count(eager, shape)["params"] == 48754408  # ppcls 2.6.0 ViT-S: depth 8, width 768
+    # The position embedding came from its own (seeded) initialiser, not left at zero.
+    assert float(paddle.abs(lazy.pos_embed).max()) > 0
+    export.sane_init(lazy, export.random_batch({"input_size": 224}, 1, export.CALIBRATION_SEED))
+    assert np.isfinite(lazy(paddle.to_tensor(export.random_batch({"input_size": 224}))).numpy()).all()
+
+
+def test_a_builder_that_reads_its_weights_is_built_eagerly() -> None:
+    from zoocards.workers.common import build_model
+
+    model = build_model({"builder": "tests.fake_builders:ReadsItsWeights"}, lazy=True)
+    assert all(p._is_initialized() for p in model.parameters())
+
+
+def test_files_read_straight_back_go_to_ram_when_they_fit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoocards.workers import common
+
+    monkeypatch.setenv(common.RAM_DIR_ENV, str(tmp_path))
+    assert common.scratch_dir(1024) == str(tmp_path)
+    assert common.scratch_dir(10**15) is None  # a petabyte never fits: the system temp dir
+    monkeypatch.delenv(common.RAM_DIR_ENV)
+    assert common.scratch_dir(1024) is None
+
+
+def test_an_export_in_ram_leaves_its_timing_files_in_the_spool_and_nothing_in_ram(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoocards.workers import common, serve
+
+    ram = tmp_path / "ram"
+    ram.mkdir()
+    monkeypatch.setenv(common.RAM_DIR_ENV, str(ram))
+    target = {"hardware": "cpu", "hardware_kind": "cpu", "runtime": "onnxruntime", "provider": "cpu", "precision": "FP32", "threads": 1}
+    job = {"id": 1, "op": "model", "model": "Tiny", "builder": "tests.fake_builders:TinyNet", "input_size": 8, "channels": 3, "dir": str(tmp_path / "spool"),
+           "parts": [{"part": 0, "kind": "export"}, {"part": 1, "kind": "latency", "target": target, "batches": [1]}]}
+    events: list[dict[str, Any]] = []
+    serve.run_model(job, serve.Session(job, events.append, {}))
+    assert next(e for e in events if e["event"] == "result")["status"] == "ok"
+    assert {path.name for path in (tmp_path / "spool").iterdir()} == {"model.onnx"}
+    assert list(ram.iterdir()) == []

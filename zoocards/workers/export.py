@@ -17,7 +17,9 @@ exporting, `sane_init` therefore gives every model the same numerically sane wei
 * each BatchNorm's running mean and variance set, in one forward pass over a calibration
   batch (another seed), to the statistics of the input it actually receives, so every
   BatchNorm outputs zero-mean, unit-variance activations, as in a trained network;
-* everything else (position embeddings, layer scales, …) as the seeded builder left it.
+* everything else (position embeddings, layer scales, …) from its own initialiser, seeded
+  (the worker builds lazily, `build_model(lazy=True)`, so these are the only builder
+  initialisations that run).
 
 The weights stay random and generic, so a mistranslated operator still shows. When the
 outputs still differ, `first_divergence` bisects to the first layer whose input onnxruntime
@@ -38,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from zoocards.compare import ONNX_MAX_RELATIVE_ERROR
-from zoocards.workers.common import FIXED_BATCH_NOTE, OPSET, Job, export_onnx, input_shape, log, ort_session
+from zoocards.workers.common import FIXED_BATCH_NOTE, OPSET, Job, export_onnx, input_shape, log, materialize, ort_session, scratch_dir
 
 # The pass/fail threshold lives with the other tolerances, in zoocards.compare.
 MAX_RELATIVE_ERROR = ONNX_MAX_RELATIVE_ERROR
@@ -114,6 +116,7 @@ def reinit_weights(model: Any, seed: int = SEED) -> list[Any]:
             shift.set_value(np.zeros(shift.shape, dtype=_numpy_dtype(shift)))
         if kind == "batch" and getattr(layer, "_mean", None) is not None and getattr(layer, "_variance", None) is not None:
             batch_norms.append(layer)
+    materialize(model)  # a lazy build's other parameters (position embeddings, …): their own initialisers
     return batch_norms
 
 
@@ -232,7 +235,7 @@ def onnx_intermediates(onnx_path: Path, batch: Any) -> tuple[dict[str, Any], dic
     for name in producer:
         if name in floats and name not in present:
             model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-    with tempfile.TemporaryDirectory(prefix="zoocards-bisect-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="zoocards-bisect-", dir=scratch_dir(2 * onnx_path.stat().st_size)) as tmp:
         path = Path(tmp) / "all_outputs.onnx"
         onnx.save(model, str(path), save_as_external_data=True, location="weights.bin")
         session = ort_session(path)

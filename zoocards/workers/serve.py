@@ -25,6 +25,7 @@ report (its heap is not trusted any more), and the orchestrator starts a fresh o
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -35,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from zoocards.workers.common import Job, WorkerError, build_model, free_memory, host_info, package_versions, rss_mb, short_error, utc_now
+from zoocards.workers.common import Job, WorkerError, build_model, free_memory, host_info, materialize, package_versions, rss_mb, scratch_dir, short_error, utc_now
 
 Emit = Callable[[dict[str, Any]], None]
 OUT_OF_MEMORY_EXIT = 3
@@ -93,7 +94,8 @@ def run_model(job: Job, session: Session) -> None:
     if built:
         try:
             with session.stage("build"):
-                model = build_model(job)
+                # Lazily: the sane weights (or, for a count alone, `materialize`) give the values.
+                model = build_model(job, lazy=True)
         except MemoryError:
             raise
         except Exception as exc:
@@ -112,7 +114,7 @@ def run_model(job: Job, session: Session) -> None:
                                                  lambda: export.calibrating(batch_norms))
                         calibrated = result.get("macs") is not None  # no forward pass, no calibration
                     else:
-                        result = count.run_count(model, {**job, **part})
+                        result = count.run_count(materialize(model), {**job, **part})
                 session.result(part, "ok", None, result, session.seconds("build", "count"))
             except MemoryError:
                 raise
@@ -140,9 +142,9 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
 
     from zoocards.workers import export
 
-    workdir = Path(job["dir"]) if timed else Path(tempfile.mkdtemp(prefix="zoocards-export-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    keep = False
+    # jit.save's weights and the ONNX file: each about the size of the parameters.
+    weight_bytes = sum(math.prod(int(d) for d in p.shape) * 4 for p in model.parameters())  # lazy parameters have shapes, no numel()
+    workdir = Path(tempfile.mkdtemp(prefix="zoocards-export-", dir=scratch_dir(3 * weight_bytes)))
     try:
         try:
             with session.stage("export"):
@@ -173,18 +175,18 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
             except Exception as exc:
                 session.result(part, "failed", one_line(exc), None, session.seconds("export", "check"))
         if timed:
-            keep = True
-            if not any(part["target"].get("runtime") == "paddle-inference" for part in timed):
-                # onnxruntime reads the ONNX file alone: the model Paddle saved (as big again) need not
-                # wait in the spool, which then holds twice the models between two quiet periods.
-                for path in workdir.iterdir():
-                    if path.is_file() and path != onnx_path:
-                        path.unlink()
-            size = sum(f.stat().st_size for f in workdir.iterdir() if f.is_file())
+            # onnxruntime reads the ONNX file alone: the model Paddle saved (as big again) need not
+            # wait in the spool, which then holds twice the models between two quiet periods.
+            paddle_too = any(part["target"].get("runtime") == "paddle-inference" for part in timed)
+            spool = Path(job["dir"])
+            spool.mkdir(parents=True, exist_ok=True)
+            for path in workdir.iterdir():
+                if path.is_file() and (paddle_too or path == onnx_path):
+                    shutil.move(str(path), str(spool / path.name))  # a rename when both are in RAM
+            size = sum(f.stat().st_size for f in spool.iterdir() if f.is_file())
             session.emit({"event": "spooled", "id": job["id"], "bytes": size})
     finally:
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_time(job: Job, session: Session) -> None:
