@@ -89,7 +89,7 @@ def figures(records: dict[str, list[dict[str, Any]]], stats: measure.RunStats, w
         "wall_s": round(wall_s, 1),
         "per_stage_s": {name: round(spent["wall_s"], 1) for name, spent in sorted(stats.stages.items())},
         "per_stage_cpu_s": {name: round(spent["cpu_s"], 1) for name, spent in sorted(stats.stages.items())},
-        "phases": {"side_by_side_s": round(stats.side_by_side_s, 1), "alone_s": round(stats.alone_s, 1), "workers_started": stats.workers_started},
+        "phases": {"side_by_side_s": round(stats.side_by_side_s, 1), "paused_s": round(stats.paused_s, 1), "alone_s": round(stats.alone_s, 1), "workers_started": stats.workers_started},
         "per_model_s": {
             "p50": round(statistics.median(per_model), 1) if per_model else None,
             "p90": round(per_model[min(len(per_model) - 1, int(0.9 * len(per_model)))], 1) if per_model else None,

@@ -49,6 +49,12 @@ def Hang() -> Any:
         time.sleep(1)
 
 
+def Slow() -> Any:
+    """TinyNet after a few seconds (ZOOCARDS_TEST_SLOW_S, default 6): a model still running when the other worker's timings are due."""
+    time.sleep(float(os.environ.get("ZOOCARDS_TEST_SLOW_S", "6")))
+    return TinyNet()
+
+
 def Hog() -> Any:
     """A builder that asks for far more memory than the limit allows."""
     return bytearray(64 * 1024**3)

@@ -441,3 +441,26 @@ def test_a_run_keeps_its_files_in_ram_only_on_a_tmpfs(monkeypatch: pytest.Monkey
         scratch = measure.ram_scratch()
         assert scratch is not None and scratch.parent == Path("/dev/shm")
         scratch.rmdir()
+
+
+def test_a_model_still_running_is_paused_while_the_spool_is_timed(tmp_path: Path, cpu_only: None) -> None:
+    """Timings run alone without waiting for the other worker's model: it is stopped (SIGSTOP)
+    while the free worker times the spool, then goes on (SIGCONT) and finishes as usual."""
+    pytest.importorskip("paddle")
+    write_card(tmp_path / "cards", "pause", [("Tiny_A", "TinyNet"), ("Slow_B", "Slow")])
+    stats = measure.RunStats()
+    finished: list[tuple[str, str]] = []
+    original = measure.WorkerPool._record
+
+    def record(self: Any, group: Any, index: int, *args: Any, **kwargs: Any) -> None:
+        finished.append((group.model, group.parts[index].kind))
+        original(self, group, index, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(measure.WorkerPool, "_record", record)
+        patch.setenv("ZOOCARDS_TEST_SLOW_S", "8")
+        records = measure.measure(cards_of(tmp_path / "cards"), tmp_path / "m", ROOT, kinds={"count", "latency"}, jobs=2, stats=stats)
+    assert all(r["status"] == "ok" for rs in records.values() for r in rs), records
+    # Tiny_A was timed before Slow_B had even been counted: Slow_B's worker was paused, not waited for.
+    assert finished.index(("Tiny_A", "latency")) < finished.index(("Slow_B", "count"))
+    assert stats.paused_s > 0

@@ -16,7 +16,11 @@ importing paddle once and serving many models. Builds, counts, exports and check
 side; a model's exported files then wait in a spool directory, and timings run alone on the
 machine, in batches: when the spool holds `SPOOL_MODELS` models or `SPOOL_BYTES` bytes, or no
 other work is left, the pool stops handing out models, lets the running ones finish and
-times the spooled exports one after another. Files a worker writes and reads straight back
+times the spooled exports one after another. The running model jobs do not hold the quiet
+period up: as soon as one worker is free, the others are paused (SIGSTOP to their process
+groups; their stage clocks stop too) until the spool is timed, then resumed (SIGCONT). Waiting
+for them instead cost about 50 s of an idle core per quiet period (a cold run of the zoo:
+1165 s of quiet periods for 660 s of timings). Files a worker writes and reads straight back
 (jit.save's program and weights, the ONNX file, the spool) go to a directory in RAM (`/dev/shm`)
 where the host has one: on this host writing a 178 MB ONNX file to disk took 2.8-3 s, to
 /dev/shm 0.1 s. The spool in RAM holds at most `RAM_SPOOL_SHARE` of the memory, and a model too
@@ -490,6 +494,7 @@ class Worker:
         self.deadline = time.monotonic() + DEFAULT_TIMEOUT_S["start"]
         self.limit_s = DEFAULT_TIMEOUT_S["start"]
         self.rss_mb = 0.0
+        self.paused_at: float | None = None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "zoocards.workers.serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=root, env=env, start_new_session=True, preexec_fn=_limit_memory(memory_mb),
@@ -517,6 +522,27 @@ class Worker:
             self.stderr.clear()
         self.process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
         self.process.stdin.flush()
+
+    def pause(self) -> None:
+        """Stop the worker's process group (SIGSTOP) while the timings run alone; its deadline waits too."""
+        self.paused_at = time.monotonic()
+        try:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+
+    def resume(self) -> float:
+        """Let a paused worker go on (SIGCONT), its deadline moved by the pause; returns the seconds it was paused."""
+        if self.paused_at is None:
+            return 0.0
+        paused = time.monotonic() - self.paused_at
+        self.paused_at = None
+        self.deadline += paused
+        try:
+            os.killpg(self.process.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        return paused
 
     def kill(self) -> None:
         try:
@@ -559,6 +585,7 @@ class RunStats:
     side_by_side_s: float = 0.0
     alone_s: float = 0.0
     workers_started: int = 0
+    paused_s: float = 0.0  # model jobs' seconds stopped while the timings ran (in their stages' wall seconds)
 
     def add_stages(self, stages: dict[str, dict[str, float]]) -> None:
         for name, spent in stages.items():
@@ -664,7 +691,7 @@ class WorkerPool:
         return worker
 
     def _dispatch(self, op: str, group: ModelJob) -> None:
-        worker = next((w for w in self.workers if w.task is None), None) or self._spawn()
+        worker = next((w for w in self.workers if w.task is None and w.paused_at is None), None) or self._spawn()
         self.task_ids += 1
         if op == "model":
             group.spool = self.spool_root / str(self.task_ids)
@@ -741,6 +768,8 @@ class WorkerPool:
         elif kind == "oom":
             self._ended(worker, f"out of memory (limit {self.memory_mb} MB)" if self.memory_mb else "out of memory")
         elif kind == "done":
+            if worker.paused_at is not None:  # it finished just before its pause: nothing to hold
+                self.stats.paused_s += worker.resume()
             self.stats.add_stages(event.get("stages") or {})
             worker.rss_mb = float(event.get("rss_mb") or 0)
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.rss_mb)
@@ -755,11 +784,29 @@ class WorkerPool:
     def _busy(self) -> list[Worker]:
         return [w for w in self.workers if w.task is not None]
 
+    def _running(self) -> list[Worker]:
+        """Busy workers that are not paused: the ones whose deadlines run."""
+        return [w for w in self._busy() if w.paused_at is None]
+
+    def _resume_all(self) -> None:
+        for worker in self.workers:
+            if worker.paused_at is not None:
+                paused = worker.resume()
+                self.stats.paused_s += paused
+                if worker.task is not None:
+                    worker.task[1].started += paused  # a model's time leaves out its pause
+
     def _schedule(self) -> None:
         busy = self._busy()
         full = len(self.timings) >= SPOOL_MODELS or self.spool_bytes >= self.spool_limit
         if not self.timing_mode and self.timings and (full or not self.models):
             self.timing_mode = True  # stop handing out models; time once the running ones finish
+        if self.timing_mode and self.timings and any(w.task is None and w.paused_at is None for w in self.workers):
+            # A worker is free: pause the model jobs still running rather than wait for them.
+            for worker in busy:
+                if worker.paused_at is None and worker.task is not None and worker.task[0] == "model":
+                    worker.pause()
+            busy = self._running()
         if self.timing_mode:
             if not busy and self.timings:
                 group = self.timings.popleft()
@@ -768,6 +815,7 @@ class WorkerPool:
                 self._dispatch("time", group)
             elif not busy and not self.timings:
                 self.timing_mode = False
+                self._resume_all()
         if not self.timing_mode:
             while self.models and len(self._busy()) < self.parallel:
                 self._dispatch("model", self.models.popleft())
@@ -785,8 +833,11 @@ class WorkerPool:
                     else:
                         self.stats.side_by_side_s += now - mode_started
                     mode_started, was_timing = now, self.timing_mode
-                busy = self._busy()
+                busy = self._running()
                 if not busy:
+                    if not self._busy():
+                        continue
+                    self._resume_all()  # only paused workers left (their timings failed to start): let them go on
                     continue
                 wait = max(0.05, min(w.deadline for w in busy) - time.monotonic())
                 try:
@@ -802,6 +853,7 @@ class WorkerPool:
             else:
                 self.stats.side_by_side_s += now - mode_started
         finally:
+            self._resume_all()  # a stopped process would never read the end of its input
             for worker in list(self.workers):
                 if worker.task is None:
                     worker.close()
