@@ -464,3 +464,14 @@ def test_a_model_still_running_is_paused_while_the_spool_is_timed(tmp_path: Path
     # Tiny_A was timed before Slow_B had even been counted: Slow_B's worker was paused, not waited for.
     assert finished.index(("Tiny_A", "latency")) < finished.index(("Slow_B", "count"))
     assert stats.paused_s > 0
+
+
+def test_a_killed_runs_ram_directory_is_removed_by_the_next_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A run killed before its cleanup leaves its files in RAM; the next run removes them (its own pid is alive, a dead one's is not)."""
+    orphan = tmp_path / "zoocards-run-999999999-abc"
+    live = tmp_path / f"zoocards-run-{os.getpid()}-def"
+    for path in (orphan, live):
+        path.mkdir()
+        (path / "model.onnx").write_bytes(b"x")
+    measure._remove_orphans(tmp_path)
+    assert not orphan.exists() and live.exists()

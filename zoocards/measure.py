@@ -440,11 +440,26 @@ def ram_scratch() -> Path | None:
         return None
     for directory in RAM_DIRS:
         if directory.is_dir() and os.access(directory, os.W_OK) and _is_ram(directory):
+            _remove_orphans(directory)
             try:
-                return Path(tempfile.mkdtemp(prefix="zoocards-run-", dir=directory))
+                return Path(tempfile.mkdtemp(prefix=f"zoocards-run-{os.getpid()}-", dir=directory))
             except OSError:
                 continue
     return None
+
+
+def _remove_orphans(directory: Path) -> None:
+    """Remove the RAM directories of runs whose process is gone (killed before its cleanup ran): they would hold RAM until a reboot."""
+    for path in directory.glob("zoocards-run-*-*"):
+        pid = path.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
 
 
 def _limit_memory(memory_mb: int | None) -> Callable[[], None] | None:
