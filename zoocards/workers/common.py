@@ -104,13 +104,8 @@ def scratch_dir(need_bytes: int) -> str | None:
 
 def memory_gb() -> float | None:
     """Total RAM in GB from /proc/meminfo, None where it cannot be read."""
-    try:
-        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    total = memory_bytes()
+    return round(total / 1024**3, 1) if total is not None else None
 
 
 def gpu_names() -> list[str]:
