@@ -464,6 +464,11 @@ def test_a_model_still_running_is_paused_while_the_spool_is_timed(tmp_path: Path
     # Tiny_A was timed before Slow_B had even been counted: Slow_B's worker was paused, not waited for.
     assert finished.index(("Tiny_A", "latency")) < finished.index(("Slow_B", "count"))
     assert stats.paused_s > 0
+    # The two worker slots' seconds add up to the run's: models, the timing, workers starting, idle.
+    assert set(stats.slots_s) == {"model", "timing", "starting", "idle"}
+    assert sum(stats.slots_s.values()) == pytest.approx(2 * (stats.side_by_side_s + stats.alone_s), rel=0.02)
+    assert stats.slots_s["model"] >= 8  # Slow_B's build alone kept one slot busy that long
+    assert stats.slots_s["timing"] > 0 and stats.slots_s["starting"] > 0
 
 
 def test_a_killed_runs_ram_directory_is_removed_by_the_next_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -601,6 +601,13 @@ class RunStats:
     alone_s: float = 0.0
     workers_started: int = 0
     paused_s: float = 0.0  # model jobs' seconds stopped while the timings ran (in their stages' wall seconds)
+    # Worker-seconds by what the worker slots did (slots = `parallel`): a model job running, a
+    # timing running, or nothing (a slot with no worker, a worker starting, one waiting for work).
+    slots_s: dict[str, float] = field(default_factory=dict)
+
+    def add_slots(self, seconds: float, models: int, timings: int, starting: int, slots: int) -> None:
+        for name, count in (("model", models), ("timing", timings), ("starting", starting), ("idle", max(0, slots - models - timings - starting))):
+            self.slots_s[name] = self.slots_s.get(name, 0.0) + seconds * count
 
     def add_stages(self, stages: dict[str, dict[str, float]]) -> None:
         for name, spent in stages.items():
@@ -803,6 +810,14 @@ class WorkerPool:
         """Busy workers that are not paused: the ones whose deadlines run."""
         return [w for w in self._busy() if w.paused_at is None]
 
+    def _slot_state(self) -> tuple[int, int, int]:
+        """(model jobs running, timing slots, workers starting) now; a timing runs alone, so it fills every slot."""
+        running = [w for w in self._running() if w.task is not None]
+        if any(w.task[0] == "time" for w in running if w.task):
+            return 0, self.parallel, 0
+        starting = sum(1 for w in running if not w.ready)
+        return min(self.parallel, len(running) - starting), 0, starting
+
     def _resume_all(self) -> None:
         for worker in self.workers:
             if worker.paused_at is not None:
@@ -838,9 +853,14 @@ class WorkerPool:
     def run(self) -> None:
         """Until every model is measured and timed; kills every worker on the way out."""
         mode_started, was_timing = time.monotonic(), False
+        ticked, state = mode_started, (0, 0, 0)
         try:
             while self.models or self.timings or self._busy():
+                now = time.monotonic()
+                self.stats.add_slots(now - ticked, *state, self.parallel)
+                ticked = now
                 self._schedule()
+                state = self._slot_state()
                 if self.timing_mode != was_timing:
                     now = time.monotonic()
                     if was_timing:
