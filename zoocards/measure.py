@@ -831,8 +831,9 @@ class WorkerPool:
         full = len(self.timings) >= SPOOL_MODELS or self.spool_bytes >= self.spool_limit
         if not self.timing_mode and self.timings and (full or not self.models):
             self.timing_mode = True  # stop handing out models; time once the running ones finish
-        if self.timing_mode and self.timings and any(w.task is None and w.paused_at is None for w in self.workers):
-            # A worker is free: pause the model jobs still running rather than wait for them.
+        if self.timing_mode and self.timings and len(busy) < self.parallel:
+            # A slot is free (its worker idle, or retired after a big model: the timing starts a
+            # fresh one): pause the model jobs still running rather than wait for them.
             for worker in busy:
                 if worker.paused_at is None and worker.task is not None and worker.task[0] == "model":
                     worker.pause()
@@ -883,6 +884,7 @@ class WorkerPool:
                     continue
                 self._handle(worker, event)
             now = time.monotonic()
+            self.stats.add_slots(now - ticked, *state, self.parallel)
             if was_timing:
                 self.stats.alone_s += now - mode_started
             else:
