@@ -15,12 +15,12 @@ once, and the twin gets a copy of the record naming the run (`same_run_as`).
 importing paddle once and serving many models. Builds, counts, exports and checks run side by
 side; a model's exported files then wait in a spool directory, and timings run alone on the
 machine, in batches: when the spool holds `SPOOL_MODELS` models or `SPOOL_BYTES` bytes, or no
-other work is left, the pool stops handing out models, lets the running ones finish and
-times the spooled exports one after another. The running model jobs do not hold the quiet
-period up: as soon as one worker is free, the others are paused (SIGSTOP to their process
-groups; their stage clocks stop too) until the spool is timed, then resumed (SIGCONT). Waiting
-for them instead cost about 50 s of an idle core per quiet period (a cold run of the zoo:
-1165 s of quiet periods for 660 s of timings). Files a worker writes and reads straight back
+other work is left, the pool stops handing out models and times the spooled exports one
+after another. The running model jobs do not hold the quiet period up: as soon as one worker
+slot is free (its worker idle, or retired after a big model), the others are paused (SIGSTOP
+to their process groups; their stage clocks stop too) until the spool is timed, then resumed
+(SIGCONT). Waiting for them instead left a core idle; with pausing, a cold run of the zoo
+spent 2% of its worker-slot seconds idle (`RunStats.slots_s`). Files a worker writes and reads straight back
 (jit.save's program and weights, the ONNX file, the spool) go to a directory in RAM (`/dev/shm`)
 where the host has one: on this host writing a 178 MB ONNX file to disk took 2.8-3 s, to
 /dev/shm 0.1 s. The spool in RAM holds at most `RAM_SPOOL_SHARE` of the memory, and a model too
@@ -812,8 +812,8 @@ class WorkerPool:
 
     def _slot_state(self) -> tuple[int, int, int]:
         """(model jobs running, timing slots, workers starting) now; a timing runs alone, so it fills every slot."""
-        running = [w for w in self._running() if w.task is not None]
-        if any(w.task[0] == "time" for w in running if w.task):
+        running = self._running()
+        if any(w.task is not None and w.task[0] == "time" for w in running):
             return 0, self.parallel, 0
         starting = sum(1 for w in running if not w.ready)
         return min(self.parallel, len(running) - starting), 0, starting
