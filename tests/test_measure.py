@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -441,6 +444,29 @@ def test_a_run_keeps_its_files_in_ram_only_on_a_tmpfs(monkeypatch: pytest.Monkey
         scratch = measure.ram_scratch()
         assert scratch is not None and scratch.parent == Path("/dev/shm")
         scratch.rmdir()
+
+
+def test_a_worker_keeps_the_memory_its_models_free(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Workers run with WORKER_MALLOC (unless GLIBC_TUNABLES is set): a big block freed stays in the
+    process (glibc's heap, not an mmap handed back), so the next model does not fault it in again."""
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    env = measure.worker_env(ROOT, threads=1, scratch=tmp_path)
+    assert env["GLIBC_TUNABLES"] == measure.WORKER_MALLOC and env["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")
+    assert measure.worker_env(ROOT)["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=1"
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the setting is glibc's")
+    # 256 MB malloc'd and freed: with the setting nothing is mmapped (hblkhd) and the heap keeps it (fordblks).
+    probe = ("import ctypes\n"
+             "class Info(ctypes.Structure): _fields_ = [(n, ctypes.c_size_t) for n in 'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost'.split()]\n"
+             "libc = ctypes.CDLL(None); libc.malloc.restype = ctypes.c_void_p; libc.mallinfo2.restype = Info\n"
+             "block = libc.malloc(256 << 20); ctypes.memset(block, 1, 256 << 20); mapped = libc.mallinfo2().hblkhd\n"
+             "libc.free(ctypes.c_void_p(block)); print(mapped >> 20, libc.mallinfo2().fordblks >> 20)\n")
+    kept = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "GLIBC_TUNABLES": measure.WORKER_MALLOC}, capture_output=True, text=True, check=True)
+    mapped, free_in_heap = map(int, kept.stdout.split())
+    assert mapped == 0 and free_in_heap >= 256
+    default = subprocess.run([sys.executable, "-c", probe], env={k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}, capture_output=True, text=True, check=True)
+    assert int(default.stdout.split()[0]) >= 256  # glibc's default: a block this big is an mmap, unmapped on free
 
 
 @pytest.mark.parametrize("retire", [False, True], ids=["free worker", "retired worker"])
