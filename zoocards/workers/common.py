@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -420,6 +421,69 @@ def cache_dy2static() -> None:
         convert_call_func.is_unsupported = is_unsupported
 
 
+def _counted_name_struct(framework: Any) -> Callable[..., Any]:
+    """paddle's `name_struct` (the layer path each op of a traced program records as `struct_name`), the same names.
+
+    paddle 3.3's version lists every op of the program (`block.ops`) when a layer call starts,
+    only to count them, and again when it ends: for every layer call of the trace. This one
+    counts them with `block.num_ops()`; the rest is paddle's code as it is.
+    """
+    @contextmanager
+    def name_struct(prefix: Any = None) -> Iterator[None]:
+        if framework.in_dygraph_mode():
+            yield
+            return
+        assert prefix, "namescope prefix can not be empty."
+        framework._name_struct = framework._name_struct.child(prefix)
+        pir = framework.in_pir_mode()
+        if pir:
+            op_num_before = framework.paddle.static.default_main_program().global_block().num_ops()
+        try:
+            yield
+        finally:
+            if pir:
+                all_ops = framework.paddle.static.default_main_program().global_block().ops
+                for idx in reversed(range(op_num_before, len(all_ops))):
+                    op = all_ops[idx]
+                    if op.has_attr("struct_name"):
+                        continue
+                    op.set_str_attr("struct_name", framework._full_name_struct())
+            framework._name_struct = framework._name_struct.parent()
+
+    return name_struct
+
+
+@contextmanager
+def quick_tracing() -> Iterator[None]:
+    """`paddle.jit.save` without the work whose results it never saves (the saved program is the same, byte for byte).
+
+    * `cache_dy2static` (see there);
+    * while tracing, paddle 3.3 records each op's Python call stack (`traceback.extract_stack`,
+      called from C++ for every op: 6633 times, 2 s, of CSWinTransformer_tiny_224's 5 s save),
+      then maps it back to the source before dy2static (1 s more). The stack serves error
+      messages only: it is not in the saved program. Here it is empty while the save runs;
+    * `_counted_name_struct` instead of paddle's `name_struct`.
+
+    `tests/test_workers.py` checks that programs and weights are byte for byte what paddle
+    writes without this. Versions without these internals are left as they are.
+    """
+    cache_dy2static()
+    framework: Any = sys.modules.get("paddle.base.framework")
+    layers: Any = sys.modules.get("paddle.nn.layer.layers")
+    patch_names = (framework is not None and layers is not None and getattr(layers, "name_struct", None) is getattr(framework, "name_struct", None)
+                   and all(hasattr(framework, name) for name in ("_name_struct", "_full_name_struct", "in_pir_mode", "in_dygraph_mode")))
+    original_stack, original_names = traceback.extract_stack, getattr(layers, "name_struct", None)
+    traceback.extract_stack = lambda *args, **kwargs: traceback.StackSummary()
+    if patch_names:
+        layers.name_struct = _counted_name_struct(framework)
+    try:
+        yield
+    finally:
+        traceback.extract_stack = original_stack
+        if patch_names:
+            layers.name_struct = original_names
+
+
 def export_onnx(model: Any, job: Job, workdir: Path, notes: list[str] | None = None) -> Path:
     """jit.save the model with a dynamic batch (workdir/model.*, what Paddle Inference loads), convert it to ONNX, return the ONNX file.
 
@@ -432,10 +496,9 @@ def export_onnx(model: Any, job: Job, workdir: Path, notes: list[str] | None = N
     import paddle2onnx
 
     notes = [] if notes is None else notes
-    cache_dy2static()
     shape = input_shape(job, 1)
     prefix = workdir / "model"
-    with sized_resizing(notes):
+    with sized_resizing(notes), quick_tracing():
         try:
             paddle.jit.save(model, str(prefix), input_spec=[paddle.static.InputSpec([None, *shape[1:]], "float32", "x")])
         except Exception as exc:
