@@ -392,6 +392,30 @@ def test_both_runtimes_time_the_same_export_on_this_cpu(tiny_export: Path, runti
         assert stats["repeats"] >= 5 and stats["warmup"] >= 1 and stats["cv"] >= 0
 
 
+def test_a_cpu_timing_loads_the_graph_the_check_optimised(tiny_export: Path, tmp_path: Path) -> None:
+    """The check's session writes the graph it optimised; a CPU FP32 onnxruntime timing loads it as
+    it is (and says so), with the same outputs; without the file it optimises the export itself."""
+    import onnxruntime as ort
+
+    from tests.fake_builders import TinyNet
+    from zoocards.workers.common import CPU_OPTIMISED
+
+    job = {"input_size": 8, "channels": 3}
+    model = TinyNet()
+    export.sane_init(model, export.random_batch(job, 1, export.CALIBRATION_SEED))
+    onnx_path = export.export_onnx(model, job, tmp_path)
+    batch = export.random_batch(job)
+    expected = export._first_output(model(paddle.to_tensor(batch))).numpy()
+    assert export.check(model, onnx_path, batch, expected, save_optimised=tmp_path / CPU_OPTIMISED)["passed"]
+    plain, optimised = (ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]) for path in (onnx_path, tmp_path / CPU_OPTIMISED))
+    assert np.array_equal(plain.run(None, {"x": batch})[0], optimised.run(None, {"x": batch})[0])
+    part = {"target": cpu_target("onnxruntime", "cpu"), "batches": [1], "budget": {"budget_s": 0.05}}
+    assert "optimised when the export was checked" in latency.time_target(tmp_path, job, part)["graph"]
+    assert "graph" not in latency.time_target(tiny_export, job, part)  # no optimised graph there
+    (tmp_path / "model.onnx").unlink()  # the spool of a CPU timing holds the optimised graph alone
+    assert latency.time_target(tmp_path, job, part)["batches"]["1"]["repeats"] >= 3
+
+
 @pytest.mark.parametrize("target, reason", [
     (cpu_target("onnxruntime", "cpu", "FP16"), "onnxruntime's CPUExecutionProvider has no FP16 kernels for most operators; an FP16 model would time casts, not FP16 compute"),
     (cpu_target("onnxruntime", "cpu", "INT8"), "INT8 needs a model quantised on calibration images, which zoocards does not have"),
@@ -598,9 +622,10 @@ def test_builders_never_download_nor_leak_module_state() -> None:
     assert model.fc.weight.shape == [8, 10]
 
 
-@pytest.mark.parametrize("runtime, kept", [("onnxruntime", {"model.onnx"}), ("paddle-inference", {"model.onnx", "model.pdiparams"})])
+@pytest.mark.parametrize("runtime, kept", [("onnxruntime", {"model.cpu-optimised.onnx"}), ("paddle-inference", {"model.onnx", "model.pdiparams"})])
 def test_the_spool_keeps_only_what_the_timings_read(tmp_path: Path, runtime: str, kept: set[str]) -> None:
-    """onnxruntime timings read the ONNX file alone; Paddle Inference needs the model Paddle saved too."""
+    """onnxruntime's CPU timings read the graph optimised beside the export alone (made even without
+    an export check); Paddle Inference needs the model Paddle saved too."""
     from zoocards.workers import serve
 
     target = {"hardware": "cpu", "hardware_kind": "cpu", "runtime": runtime, "provider": "cpu", "precision": "FP32", "threads": 1}
@@ -727,5 +752,5 @@ def test_an_export_in_ram_leaves_its_timing_files_in_the_spool_and_nothing_in_ra
     events: list[dict[str, Any]] = []
     serve.run_model(job, serve.Session(job, events.append, {}))
     assert next(e for e in events if e["event"] == "result")["status"] == "ok"
-    assert {path.name for path in (tmp_path / "spool").iterdir()} == {"model.onnx"}
+    assert {path.name for path in (tmp_path / "spool").iterdir()} == {"model.cpu-optimised.onnx"}  # what the CPU timing reads
     assert list(ram.iterdir()) == []

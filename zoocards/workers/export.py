@@ -332,15 +332,17 @@ def export_and_check(model: Any, job: Job, workdir: Path, *, init: bool = True) 
     return check(model, onnx_path, batch, expected, init=INIT if init else "builder", notes=notes)
 
 
-def check(model: Any, onnx_path: Path, batch: Any, expected: Any, init: str = INIT, notes: list[str] | None = None) -> dict[str, Any]:
+def check(model: Any, onnx_path: Path, batch: Any, expected: Any, init: str = INIT, notes: list[str] | None = None,
+          save_optimised: Path | None = None) -> dict[str, Any]:
     """onnxruntime against Paddle's `expected` on `batch`, and at batch 2 against itself; bisect when Paddle and onnxruntime differ.
 
     `notes` (what the export did differently, from `export_onnx`) go into the result as
     `export_notes`; an export with a fixed batch has no batch check (`batch_check.skipped`).
+    `save_optimised`: where the checked session writes the graph it optimised (for the timings).
     """
     import numpy as np
 
-    session = ort_session(onnx_path)
+    session = ort_session(onnx_path, save_optimised=save_optimised)
     name = session.get_inputs()[0].name
     actual = session.run(None, {name: batch})[0]
     result = compare_outputs(expected, actual)

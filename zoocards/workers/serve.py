@@ -8,7 +8,8 @@ them). Jobs:
 * `{"op": "model", "id", "model", "builder", "input_size", "channels", "parts": [...], "dir"}`
   builds the network once and runs, for the parts asked: count (whose forward pass also
   calibrates the sane initialisation, see zoocards.workers.export) -> export -> ONNX check,
-  then leaves the exported files in `dir` when latency parts follow (the orchestrator times
+  then leaves the exported files (for onnxruntime's CPU timings, the graph the check's session
+  optimised) in `dir` when latency parts follow (the orchestrator times
   them later, alone on the machine) and removes them otherwise; an accuracy part builds again
   with the weights it names.
 * `{"op": "time", "id", "model", "input_size", "channels", "parts": [...], "dir"}` times the
@@ -36,7 +37,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from zoocards.workers.common import Job, WorkerError, build_model, free_memory, host_info, materialize, package_versions, rss_mb, scratch_dir, short_error, utc_now
+from zoocards.workers.common import (CPU_OPTIMISED, Job, WorkerError, build_model, free_memory, host_info, log, materialize, ort_session, package_versions,
+                                     reads_cpu_optimised, rss_mb, scratch_dir, short_error, utc_now)
 
 Emit = Callable[[dict[str, Any]], None]
 OUT_OF_MEMORY_EXIT = 3
@@ -165,23 +167,37 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
             for part in timed:
                 session.result(part, "failed", f"not timed: the export failed: {reason}", None, 0.0)
             return
+        # The CPU timings load the graph onnxruntime optimised here, side by side, instead of
+        # optimising it again while they run alone (zoocards.workers.latency).
+        optimised = workdir / CPU_OPTIMISED if any(reads_cpu_optimised(part["target"]) for part in timed) else None
         for part in checks:
             try:
                 with session.stage("check"):
-                    result = export.check(model, onnx_path, batch, expected, notes=notes)
+                    result = export.check(model, onnx_path, batch, expected, notes=notes, save_optimised=optimised)
                 session.result(part, "ok", None, result, session.seconds("export", "check"))
             except MemoryError:
                 raise
             except Exception as exc:
                 session.result(part, "failed", one_line(exc), None, session.seconds("export", "check"))
+        if optimised is not None and not optimised.exists():
+            try:
+                with session.stage("export"):
+                    ort_session(onnx_path, save_optimised=optimised)
+            except MemoryError:
+                raise
+            except Exception as exc:  # the timing optimises the graph itself
+                log(f"onnxruntime could not optimise the graph ahead of the timing: {one_line(exc)}")
         if timed:
-            # onnxruntime reads the ONNX file alone: the model Paddle saved (as big again) need not
-            # wait in the spool, which then holds twice the models between two quiet periods.
+            # onnxruntime reads one ONNX file: the model Paddle saved (as big again) and, when the
+            # CPU timings have their optimised graph, the exported one need not wait in the spool,
+            # which then holds twice the models between two quiet periods.
             paddle_too = any(part["target"].get("runtime") == "paddle-inference" for part in timed)
+            plain_onnx = not (optimised is not None and optimised.exists()) or any(
+                part["target"].get("runtime") == "onnxruntime" and not reads_cpu_optimised(part["target"]) for part in timed)
             spool = Path(job["dir"])
             spool.mkdir(parents=True, exist_ok=True)
             for path in workdir.iterdir():
-                if path.is_file() and (paddle_too or path == onnx_path):
+                if path.is_file() and (paddle_too or path == optimised or (path == onnx_path and plain_onnx)):
                     shutil.move(str(path), str(spool / path.name))  # a rename when both are in RAM
             size = sum(f.stat().st_size for f in spool.iterdir() if f.is_file())
             session.emit({"event": "spooled", "id": job["id"], "bytes": size})
