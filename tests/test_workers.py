@@ -342,6 +342,8 @@ def test_matching_a_tensor_among_many_finds_what_comparing_every_one_finds(seed:
     by_shape = {shape: candidates}
     exhaustive = min(((name, export._relative(array, value)) for name, value in candidates), key=lambda item: item[1])
     assert export._best_match(array, by_shape) == exhaustive
+    samples: dict[tuple[int, ...], Any] = {}
+    assert export._best_match(array, by_shape, samples) == export._best_match(array, by_shape, samples) == exhaustive  # kept samples, then reused
     assert export._best_match(np.zeros((2, 2), "float32"), by_shape) == (None, None)
 
 

@@ -254,7 +254,7 @@ def _relative(expected: Any, actual: Any, scale: float | None = None) -> float:
     return error / scale if scale > 0 else (0.0 if error == 0 else float("inf"))
 
 
-def _best_match(array: Any, by_shape: dict[tuple[int, ...], list[tuple[str, Any]]]) -> tuple[str | None, float | None]:
+def _best_match(array: Any, by_shape: dict[tuple[int, ...], list[tuple[str, Any]]], samples: dict[tuple[int, ...], Any] | None = None) -> tuple[str | None, float | None]:
     """The ONNX tensor of the same shape closest to `array`: (name, relative error), (None, None) if no tensor has the shape.
 
     Exactly the first candidate of least `_relative` error, without comparing every candidate
@@ -262,18 +262,28 @@ def _best_match(array: Any, by_shape: dict[tuple[int, ...], list[tuple[str, Any]
     input and its output): the error on `MATCH_SAMPLE` evenly spaced elements is a lower bound
     of the error on all of them (same scale, a maximum over fewer differences), so candidates
     are compared in full in order of their bounds until no bound can beat the best found.
+    The bounds of all candidates are one array operation on their samples, which `samples`
+    (shape -> the candidates' samples as rows) keeps from one lookup to the next.
     """
     import numpy as np
 
-    candidates = by_shape.get(tuple(array.shape), [])
+    key = tuple(array.shape)
+    candidates = by_shape.get(key, [])
     if not candidates:
         return None, None
     scale = float(np.max(np.abs(array))) if array.size else 0.0
     if len(candidates) == 1 or not np.isfinite(scale) or array.size <= MATCH_SAMPLE:
         return min(((name, _relative(array, value)) for name, value in candidates), key=lambda item: item[1])
     where = np.linspace(0, array.size - 1, MATCH_SAMPLE).astype(np.int64)
-    sample = array.reshape(-1)[where]
-    bounds = sorted((_relative(sample, value.reshape(-1)[where], scale), index) for index, (_, value) in enumerate(candidates))
+    rows = samples.get(key) if samples is not None else None
+    if rows is None:
+        rows = np.stack([value.reshape(-1)[where] for _, value in candidates]).astype("float64")
+        if samples is not None:
+            samples[key] = rows
+    # `_relative` of the sample and each candidate's sample, all at once (the same float64 arithmetic).
+    errors = np.max(np.abs(array.reshape(-1)[where].astype("float64") - rows), axis=1)
+    quotients = errors / scale if scale > 0 else np.where(errors == 0, 0.0, np.inf)
+    bounds = sorted(zip(quotients.tolist(), range(len(candidates))))
     best: tuple[int, float] | None = None
     for bound, index in bounds:
         if best is not None and bound > best[1]:
@@ -296,9 +306,10 @@ def first_divergence(model: Any, onnx_path: Path, batch: Any) -> dict[str, Any]:
     matched = 0
     last_match: str | None = None
     reproduced: dict[str, int] = {}  # layer type -> how many layers of it were reproduced so far
+    samples: dict[tuple[int, ...], Any] = {}
     for entry in layers:
-        in_name, in_err = _best_match(entry["input"], by_shape)
-        out_name, out_err = _best_match(entry["output"], by_shape)
+        in_name, in_err = _best_match(entry["input"], by_shape, samples)
+        out_name, out_err = _best_match(entry["output"], by_shape, samples)
         if out_err is not None and out_err <= LAYER_RELATIVE_ERROR:
             matched += 1
             last_match = entry["layer"]
