@@ -9,7 +9,8 @@ machine with nothing committed. Writes one JSON object:
 
     {"models": N, "wall_s": ..., "per_stage_s": {"build": ..., "count": ..., "export": ..., "check": ..., "latency": ...},
      "per_stage_cpu_s": {...}, "phases": {"side_by_side_s": ..., "alone_s": ..., "paused_s": ...,
-     "workers_started": n, "slots_s": {"model": ..., "timing": ..., "starting": ..., "idle": ...}},
+     "workers_started": n, "slots_s": {"model": ..., "timing": ..., "starting": ..., "idle": ...},
+     "killed_s": {"export": ..., ...}},
      "per_model_s": {"p50": ..., "p90": ..., "max": ..., "max_model": ...}, "peak_rss_mb": ...,
      "statuses": {"count": {"ok": n, "failed": n}, ...}, "failed": [{"card", "model", "kind", "reason"}],
      "settings": {"jobs": 2, "latency_budget": {...}, "check_batch": {"paddle": 1, "onnxruntime": 2}, "baseline_runtimes": [...]},
@@ -19,9 +20,9 @@ machine with nothing committed. Writes one JSON object:
 so they add up to more than `wall_s`); `per_model_s` is one model's wall time from its first
 stage to its last timing. `slots_s` splits the `jobs` worker slots' seconds (jobs × wall_s) by
 what each slot did: a model job, a timing (which runs alone, so it fills every slot), a worker
-starting (importing paddle), or nothing. The stages' seconds leave out workers that were killed
-(a crash or the memory limit), whose stage clocks never reached the orchestrator; the slots do
-not. Progress goes to stderr (`--progress FILE` copies it to a file).
+starting (importing paddle), or nothing. A worker killed in a stage (a crash, a timeout, the
+memory limit) never reports that stage's clocks: the stages it finished are in `per_stage_s`, and
+`phases.killed_s` has the wall seconds of the stage it was killed in, per stage. Progress goes to stderr (`--progress FILE` copies it to a file).
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def figures(records: dict[str, list[dict[str, Any]]], stats: measure.RunStats, w
         "per_stage_s": {name: round(spent["wall_s"], 1) for name, spent in sorted(stats.stages.items())},
         "per_stage_cpu_s": {name: round(spent["cpu_s"], 1) for name, spent in sorted(stats.stages.items())},
         "phases": {"side_by_side_s": round(stats.side_by_side_s, 1), "paused_s": round(stats.paused_s, 1), "alone_s": round(stats.alone_s, 1), "workers_started": stats.workers_started,
-                   "slots_s": {name: round(s, 1) for name, s in sorted(stats.slots_s.items())}},
+                   "slots_s": {name: round(s, 1) for name, s in sorted(stats.slots_s.items())},
+                   "killed_s": {name: round(s, 1) for name, s in sorted(stats.killed_s.items())}},
         "per_model_s": {
             "p50": round(statistics.median(per_model), 1) if per_model else None,
             "p90": round(per_model[min(len(per_model) - 1, int(0.9 * len(per_model)))], 1) if per_model else None,

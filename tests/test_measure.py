@@ -312,6 +312,8 @@ def test_a_crash_a_hang_and_a_hog_fail_alone(tmp_path: Path, monkeypatch: pytest
         os.kill(int(pid_file.read_text()), 0)
     # two workers to start with (Crashing, then Hogging, on the first; Hanging on the second), a fresh one after the hog
     assert stats.workers_started == 3
+    # The killed workers' seconds are counted: the hang's 15 s and the hog's build until its limit (in `killed_s`).
+    assert set(stats.killed_s) == {"build"} and 15 <= stats.killed_s["build"] < 60
 
 
 def test_one_worker_serves_many_models(tmp_path: Path, cpu_only: None) -> None:

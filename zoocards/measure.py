@@ -527,6 +527,10 @@ class Worker:
         self.limit_s = DEFAULT_TIMEOUT_S["start"]
         self.rss_mb = 0.0
         self.paused_at: float | None = None
+        # The running job's stage clocks so far (its last stage event) and when its current stage
+        # started, less pauses: what a worker killed in that stage never reports with `done`.
+        self.clocks: dict[str, dict[str, float]] = {}
+        self.stage_started = 0.0
         self.process = subprocess.Popen(
             [sys.executable, "-m", "zoocards.workers.serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=root, env=env, start_new_session=True, preexec_fn=_limit_memory(memory_mb),
@@ -570,6 +574,7 @@ class Worker:
         paused = time.monotonic() - self.paused_at
         self.paused_at = None
         self.deadline += paused
+        self.stage_started += paused
         try:
             os.killpg(self.process.pid, signal.SIGCONT)
         except ProcessLookupError:
@@ -621,6 +626,9 @@ class RunStats:
     # Worker-seconds by what the worker slots did (slots = `parallel`): a model job running, a
     # timing running, or nothing (a slot with no worker, a worker starting, one waiting for work).
     slots_s: dict[str, float] = field(default_factory=dict)
+    # Wall seconds of the stages workers were killed in (a crash, a timeout, the memory limit), from
+    # the stage's start to the kill, less pauses; the stages they finished are in `stages`.
+    killed_s: dict[str, float] = field(default_factory=dict)
 
     def add_slots(self, seconds: float, models: int, timings: int, starting: int, slots: int) -> None:
         for name, count in (("model", models), ("timing", timings), ("starting", starting), ("idle", max(0, slots - models - timings - starting))):
@@ -756,6 +764,9 @@ class WorkerPool:
         worker.kill()
         why = reason or worker.death_reason()
         if worker.task is not None:
+            self.stats.add_stages(worker.clocks)
+            if worker.stage not in ("start", "dispatch"):
+                self.stats.killed_s[worker.stage] = self.stats.killed_s.get(worker.stage, 0.0) + time.monotonic() - worker.stage_started
             op, group, _ = worker.task
             worker.task = None
             self._fail_rest(op, group, why)
@@ -796,6 +807,7 @@ class WorkerPool:
             if worker.stage in ("start", "dispatch") and op == "model":
                 group.started = time.monotonic()  # a model's time starts with its first stage, not with a worker's start
             worker.stage = str(event["stage"])
+            worker.clocks, worker.stage_started = event.get("stages") or {}, time.monotonic()
             worker.limit_s = self.timeout_s or DEFAULT_TIMEOUT_S.get(worker.stage, DEFAULT_TIMEOUT_S["export"])
             worker.deadline = time.monotonic() + worker.limit_s
         elif kind == "result":
@@ -810,6 +822,7 @@ class WorkerPool:
             if worker.paused_at is not None:  # it finished just before its pause: nothing to hold
                 self.stats.paused_s += worker.resume()
             self.stats.add_stages(event.get("stages") or {})
+            worker.clocks = {}
             worker.rss_mb = float(event.get("rss_mb") or 0)
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.rss_mb)
             worker.task = None

@@ -16,7 +16,8 @@ them). Jobs:
   latency parts on the files a model job left in `dir`.
 
 Events: `{"event": "ready"}` once imports are done; per job, `{"event": "stage", "stage"}`
-when a stage starts (the orchestrator's timeout clock), `{"event": "result", "part",
+when a stage starts (the orchestrator's timeout clock; with the clocks of the
+job's stages so far), `{"event": "result", "part",
 "status", "reason", "result", "duration_s", "env"}` per part, `{"event": "spooled",
 "bytes"}` when files were left for timing, and `{"event": "done", "stages", "rss_mb"}`.
 Memory is given back between models (`free_memory`); a MemoryError ends the worker after its
@@ -63,9 +64,9 @@ class Session:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Announce a stage (its timeout starts) and clock its wall and CPU seconds."""
+        """Announce a stage (its timeout starts; the clocks of the stages before it go along, for a worker killed in this one) and clock its wall and CPU seconds."""
         self.current = name
-        self.emit({"event": "stage", "id": self.job["id"], "stage": name})
+        self.emit({"event": "stage", "id": self.job["id"], "stage": name, "stages": {stage: dict(spent) for stage, spent in self.stages.items()}})
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             yield
@@ -144,9 +145,9 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
 
     from zoocards.workers import export
 
-    # jit.save's weights and the ONNX file: each about the size of the parameters.
+    # jit.save's weights, the ONNX file and the graph onnxruntime optimised: each about the size of the parameters.
     weight_bytes = sum(math.prod(int(d) for d in p.shape) * 4 for p in model.parameters())  # lazy parameters have shapes, no numel()
-    workdir = Path(tempfile.mkdtemp(prefix="zoocards-export-", dir=scratch_dir(3 * weight_bytes)))
+    workdir = Path(tempfile.mkdtemp(prefix="zoocards-export-", dir=scratch_dir(4 * weight_bytes)))
     try:
         try:
             with session.stage("export"):
