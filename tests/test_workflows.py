@@ -120,13 +120,19 @@ def test_verify_hardware_matrix_is_the_claimed_hardware_with_a_runner(wanted: st
     assert [leg["hardware"] for leg in json.loads(out.stdout)] == legs
 
 
+# How much slower than the benchmark's host a runner may be: the same code (02c6247) took 3401 s on
+# the AMD EPYC host of one session (perf/verify.json at b9d5d47) and 1756 s on the Intel Xeon host of
+# the next (perf/verify.02c6247.json), 1.94 times as long; so twice.
+RUNNER_HEADROOM = 2.0
+
+
 def test_publish_shards_follow_from_the_measured_cold_verification() -> None:
-    """As many shards as keep each within 45 minutes on a runner 1.5 times slower than the benchmark's host."""
+    """As many shards as keep each within 45 minutes on a runner twice as slow as the benchmark's host."""
     import math
 
     figures = json.loads((ROOT / "perf" / "verify.json").read_text(encoding="utf-8"))
     assert figures["models"] >= 320
-    wanted = math.ceil(figures["wall_s"] * 1.5 / 2700)
+    wanted = math.ceil(figures["wall_s"] * RUNNER_HEADROOM / 2700)
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text(encoding="utf-8"))
     steps = workflow["jobs"]["measure"]["steps"]
     assert workflow["jobs"]["measure"]["strategy"]["matrix"]["shard"] == list(range(1, wanted + 1))
