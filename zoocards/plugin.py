@@ -65,14 +65,16 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
             cache_dir=base.cache_dir,
         )
         self.root_site_dir = config.site_dir
-        self._extend_nav(config)
         return config
 
-    def _extend_nav(self, config: MkDocsConfig) -> None:
-        """List each family under the section holding the family index, grouped as the index groups them, for small zoos."""
-        assert self.project is not None
-        ids = [p.stem for p in load.card_paths(self.project.cards_dir)]
-        if len(ids) > self.config.nav_family_limit:
+    def _extend_nav(self, config: MkDocsConfig, cards: list[load.Card]) -> None:
+        """List each family under the section holding the family index, grouped as the index groups them, for small zoos.
+
+        From the cards the generation read (`on_pre_build`), not from cards/ again: a card added
+        while a build runs would otherwise have a page and no nav entry, or the reverse, and
+        fail a strict build ("pages exist in the docs directory, but are not included in the nav").
+        """
+        if len(cards) > self.config.nav_family_limit:
             # Left out on purpose: tell mkdocs, or a strict build fails on "pages not in nav".
             unlisted = pathspec.gitignore.GitIgnoreSpec.from_lines(["/models/*.md", "!/models/index.*"])
             config.not_in_nav = config.not_in_nav + unlisted if config.not_in_nav else unlisted
@@ -83,23 +85,18 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
             if isinstance(item, dict):
                 for _, children in item.items():
                     if isinstance(children, list) and self.config.nav_section in children:
+                        # Each language's build comes here with the same nav list: the family sections an
+                        # earlier call added are replaced (a card added between the two builds is listed).
+                        children[:] = [child for child in children if not (isinstance(child, dict) and child.keys() & self.group_titles.keys())]
                         position = children.index(self.config.nav_section) + 1
-                        # on_config runs once per language on the same nav list: add the families once.
-                        if not any(isinstance(child, dict) and child.keys() & self.group_titles.keys() for child in children):
-                            children[position:position] = self._family_sections()
+                        children[position:position] = self._family_sections(cards)
                         return
 
-    def _family_sections(self) -> list[dict[str, list[str]]]:
+    def _family_sections(self, cards: list[load.Card]) -> list[dict[str, list[str]]]:
         """The families as the family index groups them (zoo.nav_groups), one nav section per group,
         titled in the default language (zh); on_nav gives the other language its titles."""
         assert self.project is not None
-        families = []
-        for path in load.card_paths(self.project.cards_dir):
-            try:  # only group and name are read here: a card with errors is reported by the generation
-                data = yaml.load(path.read_bytes(), Loader=_YamlLoader)
-            except (OSError, yaml.YAMLError):
-                data = None
-            families.append((path.stem, data if isinstance(data, dict) else {}))
+        families = [(card.path.stem, card.data if isinstance(card.data, dict) else {}) for card in cards]
         other = {lang: str(pages.strings(self.project.templates_dir, lang)["family_index_other"]) for lang in pages.LANGUAGES}
         sections = []
         for labels, ids in zoo.nav_groups(families):
@@ -128,12 +125,17 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         # write, never before it. Pages are written only when they changed, so after the other
         # run's write this one writes nothing, and serve reloads once.
         with lock.project_lock(self.project.root, what="page generation"):
-            if self.generated is not None and build.inputs_fingerprint(self.project) == self.generated.fingerprint:
-                return  # the second language's build, or a rebuild caused by our own writes
-            try:
-                self.generated = build.generate(self.project)
-            except CardError as error:
-                raise PluginError("cards have errors:\n" + str(error)) from None
+            # Not again for the second language's build, or a rebuild caused by our own writes.
+            fresh = self.generated is None or build.inputs_fingerprint(self.project) != self.generated.fingerprint
+            if fresh:
+                try:
+                    self.generated = build.generate(self.project)
+                except CardError as error:
+                    raise PluginError("cards have errors:\n" + str(error)) from None
+        assert self.generated is not None
+        self._extend_nav(config, self.generated.cards)
+        if not fresh:
+            return
         for problem in self.generated.warnings:
             log.info("%s", problem)
         report = self.generated.report
