@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pathspec
-import yaml
 from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -28,7 +27,6 @@ from zoocards import build, load, lock, pages, zoo
 from zoocards.errors import CardError
 
 log = logging.getLogger("mkdocs.plugins.zoocards")
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PAGE_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="[^"]*">\s*')
 
 
@@ -96,7 +94,7 @@ class ZoocardsPlugin(BasePlugin[ZoocardsConfig]):
         """The families as the family index groups them (zoo.nav_groups), one nav section per group,
         titled in the default language (zh); on_nav gives the other language its titles."""
         assert self.project is not None
-        families = [(card.path.stem, card.data if isinstance(card.data, dict) else {}) for card in cards]
+        families = [(card.path.stem, card.data) for card in cards]
         other = {lang: str(pages.strings(self.project.templates_dir, lang)["family_index_other"]) for lang in pages.LANGUAGES}
         sections = []
         for labels, ids in zoo.nav_groups(families):

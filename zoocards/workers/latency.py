@@ -243,6 +243,6 @@ def time_target(workdir: Path, job: Job, part: dict[str, Any]) -> dict[str, Any]
     if not results:
         raise WorkerError("no batch size to time")
     result = {"batches": results, "load_avg": load, "cpu_model": cpu_model(), "threads": threads, "setup_s": round(setup_s, 3), "budget": budget}
-    if optimised is not None and target["runtime"] == "onnxruntime":
+    if optimised is not None:
         result["graph"] = "optimised when the export was checked (ORT_ENABLE_ALL, this host), loaded as it is"
     return result

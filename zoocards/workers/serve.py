@@ -180,7 +180,8 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
                 raise
             except Exception as exc:
                 session.result(part, "failed", one_line(exc), None, session.seconds("export", "check"))
-        if optimised is not None and not optimised.exists():
+        if optimised is not None and not checks:
+            # No check made a session (a stale latency alone): one is made for the graph only.
             try:
                 with session.stage("export"):
                     ort_session(onnx_path, save_optimised=optimised)
@@ -188,12 +189,14 @@ def _export(job: Job, session: Session, model: Any, checks: list[dict[str, Any]]
                 raise
             except Exception as exc:  # the timing optimises the graph itself
                 log(f"onnxruntime could not optimise the graph ahead of the timing: {one_line(exc)}")
+        if optimised is not None and not optimised.exists():
+            optimised = None  # too big to save (CPU_OPTIMISED_MAX_BYTES), or onnxruntime failed: the timing optimises at load
         if timed:
             # onnxruntime reads one ONNX file: the model Paddle saved (as big again) and, when the
             # CPU timings have their optimised graph, the exported one need not wait in the spool,
             # which then holds twice the models between two quiet periods.
             paddle_too = any(part["target"].get("runtime") == "paddle-inference" for part in timed)
-            plain_onnx = not (optimised is not None and optimised.exists()) or any(
+            plain_onnx = optimised is None or any(
                 part["target"].get("runtime") == "onnxruntime" and not reads_cpu_optimised(part["target"]) for part in timed)
             spool = Path(job["dir"])
             spool.mkdir(parents=True, exist_ok=True)
